@@ -12,15 +12,12 @@ public sealed class ApnsOptions
     public const string SectionName = "Apns";
 
     /// <summary>The 10-character Team ID: the provider token's <c>iss</c>.</summary>
-    [Required]
     public string TeamId { get; set; } = "";
 
     /// <summary>The 10-character Key ID of the <c>.p8</c> signing key: the provider token's <c>kid</c>.</summary>
-    [Required]
     public string KeyId { get; set; } = "";
 
     /// <summary>The path of the <c>.p8</c> file (PKCS#8 PEM, P-256) downloaded from Apple.</summary>
-    [Required]
     public string PrivateKeyPath { get; set; } = "";
 
     /// <summary>The production endpoint.</summary>

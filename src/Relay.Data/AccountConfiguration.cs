@@ -1,0 +1,21 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace Relay.Data;
+
+internal sealed class AccountConfiguration : IEntityTypeConfiguration<Account>
+{
+    public void Configure(EntityTypeBuilder<Account> builder)
+    {
+        builder.ToTable(t => t.HasCheckConstraint(
+            "ck_accounts_identity_key_length", $"octet_length(identity_key) = {Account.IdentityKeyLength}"));
+
+        builder.HasKey(a => a.Id);
+        builder.HasIndex(a => a.IdentityKey).IsUnique();
+
+        builder.HasMany(a => a.Devices)
+            .WithOne()
+            .HasForeignKey(d => d.AccountId)
+            .OnDelete(DeleteBehavior.Cascade);
+    }
+}

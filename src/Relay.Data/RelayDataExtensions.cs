@@ -1,0 +1,40 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Relay.Data;
+
+/// <summary>Registers the relay's database and applies its migrations.</summary>
+public static class RelayDataExtensions
+{
+    /// <summary>Registers a pooled <see cref="RelayDbContext"/> on PostgreSQL.</summary>
+    public static IServiceCollection AddRelayData(this IServiceCollection services, string connectionString)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+
+        return services.AddDbContextPool<RelayDbContext>(options => options.UseRelayDatabase(connectionString));
+    }
+
+    /// <summary>
+    /// Points <paramref name="builder"/> at PostgreSQL with the relay's conventions (snake_case names). For code
+    /// that builds a <see cref="RelayDbContext"/> itself, such as a test creating its own database.
+    /// </summary>
+    public static DbContextOptionsBuilder UseRelayDatabase(this DbContextOptionsBuilder builder, string connectionString)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+
+        // No EnableRetryOnFailure: the API uses explicit transactions, which a retrying strategy refuses.
+        return builder.UseNpgsql(connectionString).UseSnakeCaseNamingConvention();
+    }
+
+    /// <summary>Applies pending migrations (creating the database if it does not exist).</summary>
+    public static async Task MigrateAsync(this IServiceProvider services, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+
+        await using var scope = services.CreateAsyncScope();
+        var db = scope.ServiceProvider.GetRequiredService<RelayDbContext>();
+        await db.Database.MigrateAsync(cancellationToken);
+    }
+}
