@@ -1,0 +1,127 @@
+using System.ComponentModel.DataAnnotations;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
+using NSec.Cryptography;
+using Relay.Api.Configuration;
+using Relay.Data;
+
+namespace Relay.Api.Auth;
+
+public static class AuthEndpoints
+{
+    public static RouteGroupBuilder MapAuth(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/auth").WithTags("Auth").RequireRateLimiting(RateLimits.Anonymous);
+        group.MapPost("/challenge", CreateChallenge)
+            .WithSummary("Issues a single-use challenge, valid for 60 seconds, for the account to sign.");
+        group.MapPost("/token", CreateToken)
+            .WithSummary("Exchanges a signed challenge for a bearer token.");
+        return group;
+    }
+
+    internal static async Task<Results<Ok<ChallengeResponse>, NotFound<ProblemDetails>>> CreateChallenge(
+        ChallengeRequest request, RelayDbContext db, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var accountId = request.AccountId!.Value;
+        if (!await db.Accounts.AnyAsync(a => a.Id == accountId, cancellationToken))
+        {
+            return TypedResults.NotFound(Problems.UnknownAccount(accountId));
+        }
+
+        var now = time.GetUtcNow();
+        var challenge = new AuthChallenge
+        {
+            Challenge = RandomNumberGenerator.GetBytes(AuthChallenge.ChallengeLength),
+            AccountId = accountId,
+            ExpiresAt = now + AuthOptions.ChallengeLifetime,
+        };
+        db.AuthChallenges.Add(challenge);
+        await db.SaveChangesAsync(cancellationToken);
+
+        // Expired challenges are purged as new ones are issued, so the table stays small without a timer.
+        await db.AuthChallenges.Where(c => c.ExpiresAt < now - AuthOptions.ChallengeLifetime).ExecuteDeleteAsync(cancellationToken);
+        return TypedResults.Ok(new ChallengeResponse(Convert.ToBase64String(challenge.Challenge), challenge.ExpiresAt));
+    }
+
+    internal static async Task<Results<Ok<TokenResponse>, UnauthorizedHttpResult>> CreateToken(
+        TokenRequest request, RelayDbContext db, TimeProvider time, BearerTokens tokens, CancellationToken cancellationToken)
+    {
+        var accountId = request.AccountId!.Value;
+        var challenge = Convert.FromBase64String(request.Challenge!);
+        var signature = Convert.FromBase64String(request.Signature!);
+        var now = time.GetUtcNow();
+
+        // Redeeming deletes the challenge first: it is gone whether or not the signature holds, so each challenge
+        // allows one attempt, and two concurrent redemptions cannot both succeed.
+        var redeemed = await db.AuthChallenges
+            .Where(c => c.Challenge == challenge && c.AccountId == accountId && c.ExpiresAt > now)
+            .ExecuteDeleteAsync(cancellationToken);
+        if (redeemed != 1)
+        {
+            return TypedResults.Unauthorized();
+        }
+
+        var identityKey = await db.Accounts.Where(a => a.Id == accountId).Select(a => a.IdentityKey).FirstOrDefaultAsync(cancellationToken);
+        if (identityKey is null || !VerifySignature(identityKey, accountId, request.Challenge!, signature))
+        {
+            return TypedResults.Unauthorized();
+        }
+
+        var (token, expiresAt) = tokens.Issue(accountId);
+        return TypedResults.Ok(new TokenResponse(token, expiresAt));
+    }
+
+    /// <summary>The signed text: <c>relay-auth-v1:{accountId}:{challenge}</c>, the challenge exactly as issued.</summary>
+    public static byte[] SignedText(Guid accountId, string challenge) =>
+        Encoding.UTF8.GetBytes($"relay-auth-v1:{accountId:D}:{challenge}");
+
+    private static bool VerifySignature(byte[] identityKey, Guid accountId, string challenge, byte[] signature)
+    {
+        if (!PublicKey.TryImport(SignatureAlgorithm.Ed25519, identityKey, KeyBlobFormat.RawPublicKey, out var publicKey))
+        {
+            return false;
+        }
+
+        return SignatureAlgorithm.Ed25519.Verify(publicKey!, SignedText(accountId, challenge), signature);
+    }
+}
+
+public sealed record ChallengeRequest
+{
+    [Required]
+    public Guid? AccountId { get; init; }
+}
+
+public sealed record ChallengeResponse(string Challenge, DateTimeOffset ExpiresAt);
+
+public sealed record TokenRequest : IValidatableObject
+{
+    [Required]
+    public Guid? AccountId { get; init; }
+
+    /// <summary>The challenge exactly as issued (base64 of 32 bytes).</summary>
+    [Required]
+    public string? Challenge { get; init; }
+
+    /// <summary>Ed25519 signature (64 bytes, base64) over <c>relay-auth-v1:{accountId}:{challenge}</c>.</summary>
+    [Required]
+    public string? Signature { get; init; }
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Challenge is not null && Base64Text.DecodedLength(Challenge) != AuthChallenge.ChallengeLength)
+        {
+            yield return new ValidationResult("challenge must be the 32-byte base64 challenge exactly as issued.", [nameof(Challenge)]);
+        }
+
+        if (Signature is not null && Base64Text.DecodedLength(Signature) != 64)
+        {
+            yield return new ValidationResult("signature must be a 64-byte Ed25519 signature in standard base64.", [nameof(Signature)]);
+        }
+    }
+}
+
+public sealed record TokenResponse(string AccessToken, DateTimeOffset ExpiresAt);

@@ -1,0 +1,41 @@
+using System.ComponentModel.DataAnnotations;
+using Relay.Apns;
+
+namespace Relay.Api.Configuration;
+
+/// <summary>The apps (<c>Apns:Apps</c>) the relay may push to, each with its generic fallback alert.</summary>
+public sealed class RelayAppsOptions
+{
+    public List<AppOptions> Apps { get; set; } = [];
+
+    /// <summary>The app configured for <paramref name="topic"/>, or <see langword="null"/>.</summary>
+    public AppOptions? Find(string topic) => Apps.Find(a => string.Equals(a.Topic, topic, StringComparison.Ordinal));
+}
+
+public sealed class AppOptions
+{
+    [Required]
+    public string Topic { get; set; } = "";
+
+    public AlertOptions Alert { get; set; } = new();
+
+    public string? Sound { get; set; } = "default";
+
+    private ApnsPayload? _payload;
+
+    /// <summary>The fixed part of this app's payloads, built once.</summary>
+    public ApnsPayload Payload => _payload ??= new ApnsPayload(
+        Alert.Title is { Length: > 0 } || Alert.Body is not null || Alert.LocKey is not null ? Alert.Title : AlertOptions.DefaultTitle,
+        Alert.Body, Alert.LocKey, string.IsNullOrEmpty(Sound) ? null : Sound);
+}
+
+public sealed class AlertOptions
+{
+    public const string DefaultTitle = "New message";
+
+    public string? Title { get; set; } = DefaultTitle;
+
+    public string? Body { get; set; }
+
+    public string? LocKey { get; set; }
+}

@@ -1,0 +1,115 @@
+using System.ComponentModel.DataAnnotations;
+using System.Globalization;
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Relay.Api.Auth;
+using Relay.Api.Configuration;
+using Relay.Data;
+
+namespace Relay.Api.Devices;
+
+public static class DeviceEndpoints
+{
+    public static RouteGroupBuilder MapDevices(this IEndpointRouteBuilder routes)
+    {
+        var group = routes.MapGroup("/v1/devices").WithTags("Devices").RequireAuthorization().RequireRateLimiting(RateLimits.PerAccount);
+        group.MapPost("/", RegisterDevice)
+            .WithSummary("Registers an APNs device token for the caller (moving it from another account if needed).");
+        group.MapGet("/", ListDevices)
+            .WithSummary("Lists the caller's devices, invalidated ones included.");
+        group.MapDelete("/{deviceId:guid}", DeleteDevice)
+            .WithSummary("Deletes one of the caller's devices; it gets no more pushes.");
+        return group;
+    }
+
+    internal static async Task<Results<Created<DeviceResponse>, Ok<DeviceResponse>>> RegisterDevice(
+        RegisterDeviceRequest request, ClaimsPrincipal user, RelayDbContext db, TimeProvider time, CancellationToken cancellationToken)
+    {
+        var token = request.Token!.ToLowerInvariant();
+        var environment = request.Environment == "sandbox" ? DeviceEnvironment.Sandbox : DeviceEnvironment.Production;
+
+        // One statement, so concurrent registrations of the same (token, topic) cannot race: a known pair moves to
+        // this account, is registered anew and loses any earlier invalidation.
+        var result = await db.Database.SqlQuery<UpsertResult>($"""
+            INSERT INTO devices (id, account_id, token, topic, environment, registered_at)
+            VALUES ({Guid.CreateVersion7()}, {user.AccountId()}, {token}, {request.Topic}, {environment.ToString().ToLowerInvariant()}, {time.GetUtcNow()})
+            ON CONFLICT (token, topic) DO UPDATE SET
+                account_id = EXCLUDED.account_id,
+                environment = EXCLUDED.environment,
+                registered_at = EXCLUDED.registered_at,
+                invalidated_at = NULL,
+                invalid_reason = NULL
+            RETURNING id AS "Id", (xmax = 0) AS "Inserted"
+            """).ToListAsync(cancellationToken);
+        var device = new DeviceResponse(result[0].Id);
+        return result[0].Inserted ? TypedResults.Created($"/v1/devices/{device.DeviceId}", device) : TypedResults.Ok(device);
+    }
+
+    internal static async Task<Ok<List<DeviceSummary>>> ListDevices(ClaimsPrincipal user, RelayDbContext db, CancellationToken cancellationToken)
+    {
+        var accountId = user.AccountId();
+        var devices = await db.Devices.AsNoTracking()
+            .Where(d => d.AccountId == accountId)
+            .OrderBy(d => d.RegisteredAt)
+            .Select(d => new { d.Id, d.Topic, d.Environment, d.Token, d.RegisteredAt, d.LastSuccessAt, d.InvalidatedAt, d.InvalidReason })
+            .ToListAsync(cancellationToken);
+        return TypedResults.Ok(devices.ConvertAll(d => new DeviceSummary(
+            d.Id, d.Topic, d.Environment == DeviceEnvironment.Sandbox ? "sandbox" : "production", d.Token[..8],
+            d.RegisteredAt, d.LastSuccessAt, d.InvalidatedAt, d.InvalidReason)));
+    }
+
+    internal static async Task<Results<NoContent, NotFound<ProblemDetails>>> DeleteDevice(
+        Guid deviceId, ClaimsPrincipal user, RelayDbContext db, CancellationToken cancellationToken)
+    {
+        var accountId = user.AccountId();
+        var deleted = await db.Devices.Where(d => d.Id == deviceId && d.AccountId == accountId).ExecuteDeleteAsync(cancellationToken);
+        return deleted == 1 ? TypedResults.NoContent() : TypedResults.NotFound(Problems.UnknownDevice(deviceId));
+    }
+
+    private sealed record UpsertResult(Guid Id, bool Inserted);
+}
+
+public sealed record RegisterDeviceRequest : IValidatableObject
+{
+    /// <summary>The APNs device token in hex (16–256 bytes), any case.</summary>
+    [Required]
+    public string? Token { get; init; }
+
+    /// <summary>The app's bundle id; one of the relay's configured apps.</summary>
+    [Required]
+    public string? Topic { get; init; }
+
+    /// <summary><c>production</c> or <c>sandbox</c>.</summary>
+    [Required]
+    public string? Environment { get; init; }
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Token is not null && (Token.Length is < 32 or > 512 || Token.Length % 2 != 0 || !Token.All(char.IsAsciiHexDigit)))
+        {
+            yield return new ValidationResult("token must be the APNs device token in hex: 16 to 256 bytes, an even number of hex digits.", [nameof(Token)]);
+        }
+
+        if (Environment is not null && Environment is not ("production" or "sandbox"))
+        {
+            yield return new ValidationResult("environment must be \"production\" or \"sandbox\".", [nameof(Environment)]);
+        }
+
+        var apps = validationContext.GetService(typeof(IOptions<RelayAppsOptions>)) as IOptions<RelayAppsOptions>;
+        if (Topic is not null && apps?.Value.Find(Topic) is null)
+        {
+            yield return new ValidationResult(
+                string.Format(CultureInfo.InvariantCulture, "topic must be one of the relay's apps: {0}.", string.Join(", ", apps?.Value.Apps.Select(a => a.Topic) ?? [])),
+                [nameof(Topic)]);
+        }
+    }
+}
+
+public sealed record DeviceResponse(Guid DeviceId);
+
+public sealed record DeviceSummary(
+    Guid DeviceId, string Topic, string Environment, string TokenPrefix,
+    DateTimeOffset RegisteredAt, DateTimeOffset? LastSuccessAt, DateTimeOffset? InvalidatedAt, string? InvalidReason);

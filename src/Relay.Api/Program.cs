@@ -1,0 +1,63 @@
+using Relay.Api;
+using Relay.Api.Accounts;
+using Relay.Api.Auth;
+using Relay.Api.Configuration;
+using Relay.Api.Devices;
+using Relay.Api.Health;
+using Relay.Api.Messages;
+using Relay.Apns;
+using Serilog;
+
+// Two-stage logging: this logger reports a start-up that fails before the host's own logger exists.
+Log.Logger = new LoggerConfiguration().WriteTo.Console().CreateBootstrapLogger();
+try
+{
+    var builder = WebApplication.CreateBuilder(args);
+    builder.AddRelayLogging();
+    builder.AddRelayOptions();
+    builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 64 * 1024);
+
+    builder.Services.AddProblemDetails();
+    builder.Services.AddValidation();
+    builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
+    builder.Services.AddOpenApi();
+    builder.Services.AddBearerTokens();
+    builder.Services.AddRelayRateLimits(builder.Configuration);
+    builder.Services.AddRelayHealth();
+    builder.Services.AddSingleton(TimeProvider.System);
+    builder.Services.AddApnsClient(builder.Configuration.GetSection(ApnsOptions.SectionName));
+    builder.Services.AddSingleton<RelayMetrics>();
+    builder.Services.AddScoped<MessageDispatcher>();
+
+    var app = builder.Build();
+    await app.MigrateIfConfiguredAsync();
+
+    app.UseExceptionHandler();
+    app.UseStatusCodePages();
+    app.UseSerilogRequestLogging();
+    app.UseAuthentication();
+    app.UseAuthorization();
+    app.UseRateLimiter();
+
+    app.MapOpenApi();
+    app.MapRelayHealth();
+    app.MapAccounts();
+    app.MapAuth();
+    app.MapDevices();
+    app.MapMessages();
+
+    await app.RunAsync();
+    return 0;
+}
+catch (Exception e) when (e is not HostAbortedException)
+{
+    Log.Fatal(e, "The relay could not start: {Reason}", e.Message);
+    return 1;
+}
+finally
+{
+    await Log.CloseAndFlushAsync();
+}
+
+/// <summary>The entry point, visible to the integration tests' WebApplicationFactory.</summary>
+public partial class Program;
