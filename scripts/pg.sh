@@ -5,6 +5,7 @@
 #                                      the last line printed is the connection string
 #   scripts/pg.sh stop  [DIR]          stop it (fast shutdown) if it is running
 #   scripts/pg.sh url   [DIR] [PORT]   print the connection string
+#   scripts/pg.sh status [DIR]         exit 0 if it is running, 3 if not
 #
 # DIR is the data directory. By default it is .dev/pg in the repository (git-ignored). initdb and pg_ctl refuse to
 # run as root, so as root they run as the "postgres" user, who must be able to reach DIR; a checkout under a
@@ -24,7 +25,7 @@ readonly DEFAULT_PORT=5433
 readonly REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 
 usage() {
-    echo "usage: $0 start [DIR] [PORT] | stop [DIR] | url [DIR] [PORT]" >&2
+    echo "usage: $0 start [DIR] [PORT] | stop [DIR] | url [DIR] [PORT] | status [DIR]" >&2
     exit 2
 }
 
@@ -184,7 +185,7 @@ COMMAND="$1"
 shift
 case "$COMMAND" in
     start | url) [[ $# -le 2 ]] || usage ;;
-    stop) [[ $# -le 1 ]] || usage ;;
+    stop | status) [[ $# -le 1 ]] || usage ;;
     *) usage ;;
 esac
 
@@ -203,4 +204,5 @@ case "$COMMAND" in
     start) start ;;
     stop) stop ;;
     url) print_url ;;
+    status) is_running || exit 3 ;;
 esac

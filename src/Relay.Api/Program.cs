@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Relay.Api;
 using Relay.Api.Accounts;
 using Relay.Api.Auth;
@@ -19,7 +20,8 @@ try
 
     builder.Services.AddProblemDetails();
     builder.Services.AddValidation();
-    builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Converters.Add(new System.Text.Json.Serialization.JsonStringEnumConverter()));
+    // Numbers must be JSON numbers: "60" is not a ttl.
+    builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.NumberHandling = JsonNumberHandling.Strict);
     builder.Services.AddOpenApi();
     builder.Services.AddBearerTokens();
     builder.Services.AddRelayRateLimits(builder.Configuration);

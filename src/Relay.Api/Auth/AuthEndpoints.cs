@@ -2,7 +2,6 @@ using System.ComponentModel.DataAnnotations;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using NSec.Cryptography;
 using Relay.Api.Configuration;
@@ -16,19 +15,20 @@ public static class AuthEndpoints
     {
         var group = routes.MapGroup("/v1/auth").WithTags("Auth").RequireRateLimiting(RateLimits.Anonymous);
         group.MapPost("/challenge", CreateChallenge)
-            .WithSummary("Issues a single-use challenge, valid for 60 seconds, for the account to sign.");
+            .WithSummary("Issues a single-use challenge, valid for 60 seconds, for the account to sign.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/token", CreateToken)
             .WithSummary("Exchanges a signed challenge for a bearer token.");
         return group;
     }
 
-    internal static async Task<Results<Ok<ChallengeResponse>, NotFound<ProblemDetails>>> CreateChallenge(
+    internal static async Task<Results<Ok<ChallengeResponse>, ProblemHttpResult>> CreateChallenge(
         ChallengeRequest request, RelayDbContext db, TimeProvider time, CancellationToken cancellationToken)
     {
         var accountId = request.AccountId!.Value;
         if (!await db.Accounts.AnyAsync(a => a.Id == accountId, cancellationToken))
         {
-            return TypedResults.NotFound(Problems.UnknownAccount(accountId));
+            return TypedResults.Problem(Problems.UnknownAccount(accountId));
         }
 
         var now = time.GetUtcNow();

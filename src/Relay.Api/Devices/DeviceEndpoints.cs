@@ -2,7 +2,6 @@ using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Mvc;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Relay.Api.Auth;
@@ -21,7 +20,8 @@ public static class DeviceEndpoints
         group.MapGet("/", ListDevices)
             .WithSummary("Lists the caller's devices, invalidated ones included.");
         group.MapDelete("/{deviceId:guid}", DeleteDevice)
-            .WithSummary("Deletes one of the caller's devices; it gets no more pushes.");
+            .WithSummary("Deletes one of the caller's devices; it gets no more pushes.")
+            .ProducesProblem(StatusCodes.Status404NotFound);
         return group;
     }
 
@@ -61,12 +61,12 @@ public static class DeviceEndpoints
             d.RegisteredAt, d.LastSuccessAt, d.InvalidatedAt, d.InvalidReason)));
     }
 
-    internal static async Task<Results<NoContent, NotFound<ProblemDetails>>> DeleteDevice(
+    internal static async Task<Results<NoContent, ProblemHttpResult>> DeleteDevice(
         Guid deviceId, ClaimsPrincipal user, RelayDbContext db, CancellationToken cancellationToken)
     {
         var accountId = user.AccountId();
         var deleted = await db.Devices.Where(d => d.Id == deviceId && d.AccountId == accountId).ExecuteDeleteAsync(cancellationToken);
-        return deleted == 1 ? TypedResults.NoContent() : TypedResults.NotFound(Problems.UnknownDevice(deviceId));
+        return deleted == 1 ? TypedResults.NoContent() : TypedResults.Problem(Problems.UnknownDevice(deviceId));
     }
 
     private sealed record UpsertResult(Guid Id, bool Inserted);

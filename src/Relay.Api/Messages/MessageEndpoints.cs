@@ -16,12 +16,14 @@ public static class MessageEndpoints
         group.MapPost("/", SendMessage)
             .WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes))
             .WithSummary("Pushes an encrypted message to every active device of the recipients.")
+            .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .WithDescription("The ciphertext is forwarded byte for byte inside an alert notification with mutable-content 1; "
                 + "the answer lists one delivery per active device of each recipient.");
         return group;
     }
 
-    internal static async Task<Results<Ok<SendMessageResponse>, NotFound<ProblemDetails>, ProblemHttpResult>> SendMessage(
+    internal static async Task<Results<Ok<SendMessageResponse>, ProblemHttpResult>> SendMessage(
         SendMessageRequest request, MessageDispatcher dispatcher)
     {
         var maxLength = dispatcher.MaxCiphertextLength;
@@ -34,7 +36,7 @@ public static class MessageEndpoints
         // hangs up does not stop the pushes or lose the invalidations they bring back.
         var result = await dispatcher.SendAsync(request, CancellationToken.None);
         return result.UnknownAccount is { } unknown
-            ? TypedResults.NotFound(Problems.UnknownAccount(unknown))
+            ? TypedResults.Problem(Problems.UnknownAccount(unknown))
             : TypedResults.Ok(result.Response!);
     }
 }

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs every test. Uses the PostgreSQL named by ConnectionStrings__Relay, or starts the throwaway local cluster of
+# scripts/pg.sh (and stops it again if this script started it). Each test class creates and drops its own database.
+# The mock APNs, its CA and its .p8 key are made in-process by the tests themselves.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+started_pg=""
+if [[ -z "${ConnectionStrings__Relay:-}" ]]; then
+    if ! scripts/pg.sh status 2>/dev/null; then
+        started_pg=1
+    fi
+    ConnectionStrings__Relay="$(scripts/pg.sh start | tail -n 1)"
+    export ConnectionStrings__Relay
+fi
+cleanup() {
+    if [[ -n "$started_pg" ]]; then
+        scripts/pg.sh stop || true
+    fi
+}
+trap cleanup EXIT
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+results="$(mktemp -d)"
+status=0
+dotnet test RelayServer.sln -c Release --logger "console;verbosity=normal" --results-directory "$results" "$@" \
+    2>&1 | tee "$results/output.txt" || status=$?
+
+# One closing line for humans and CI: the totals over every test project.
+grep -E '^\s*(Passed|Failed)!' "$results/output.txt" | sed -E 's/.*Failed: *([0-9]+), Passed: *([0-9]+), Skipped: *([0-9]+).*/\1 \2 \3/' |
+    awk '{f+=$1; p+=$2; s+=$3} END {printf "tests: %d passed, %d failed, %d skipped\n", p, f, s}'
+exit "$status"

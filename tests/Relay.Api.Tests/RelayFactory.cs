@@ -1,0 +1,110 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using NSec.Cryptography;
+using Relay.MockApns;
+using Serilog.Core;
+
+namespace Relay.Api.Tests;
+
+/// <summary>
+/// The relay on Kestrel at a loopback port, with its own PostgreSQL database (migrated at start-up) and two mock
+/// APNs servers over TLS HTTP/2: one as the production endpoint, one as the sandbox. One per test class.
+/// </summary>
+public class RelayFactory : WebApplicationFactory<Program>, IAsyncLifetime
+{
+    public const string TeamId = "TEAM123456";
+    public const string KeyId = "KEY1234567";
+    public const string ChatTopic = "com.example.chat";
+    public const string OtherTopic = "com.example.other";
+    public const string OtherAlertTitle = "Something new";
+
+    private readonly string _directory = Directory.CreateTempSubdirectory("relay-tests-").FullName;
+    private readonly MockApnsCertificateSet _certificates = MockApnsCertificates.CreateDevelopmentSet();
+
+    public TestDatabase Database { get; private set; } = null!;
+
+    public MockApnsServer Production { get; private set; } = null!;
+
+    public MockApnsServer Sandbox { get; private set; } = null!;
+
+    public string SigningKey { get; } = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+
+    public LogCapture Logs { get; } = new();
+
+    protected virtual string MinimumLogLevel => "Information";
+
+    public virtual async Task InitializeAsync()
+    {
+        Database = await TestDatabase.CreateAsync();
+        _certificates.Write(_directory);
+        Production = await MockApnsServer.StartAsync(_certificates.CreateOptions(TeamId, KeyId, ChatTopic, OtherTopic));
+        Sandbox = await MockApnsServer.StartAsync(_certificates.CreateOptions(TeamId, KeyId, ChatTopic, OtherTopic));
+        UseKestrel(0);
+        StartServer();
+    }
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("Serilog:MinimumLevel:Default", MinimumLogLevel);
+        builder.UseEnvironment("Testing");
+        builder.UseSetting("ConnectionStrings:Relay", Database.ConnectionString);
+        builder.UseSetting("Database:MigrateOnStartup", "true");
+        builder.UseSetting("Auth:SigningKey", SigningKey);
+        builder.UseSetting("Apns:TeamId", TeamId);
+        builder.UseSetting("Apns:KeyId", KeyId);
+        builder.UseSetting("Apns:PrivateKeyPath", Path.Combine(_directory, "apns-key.p8"));
+        builder.UseSetting("Apns:TrustedCaPath", Path.Combine(_directory, "ca.pem"));
+        builder.UseSetting("Apns:ProductionEndpoint", Production.BaseAddress.ToString());
+        builder.UseSetting("Apns:SandboxEndpoint", Sandbox.BaseAddress.ToString());
+        builder.UseSetting("Apns:RequestTimeout", "00:00:05");
+        builder.UseSetting("Apns:Apps:0:Topic", ChatTopic);
+        builder.UseSetting("Apns:Apps:1:Topic", OtherTopic);
+        builder.UseSetting("Apns:Apps:1:Alert:Title", OtherAlertTitle);
+        builder.UseSetting("Apns:Apps:1:Alert:LocKey", "NEW_THING");
+        builder.UseSetting("Apns:Apps:1:Sound", "chime.caf");
+        builder.ConfigureServices(services =>
+        {
+            services.AddSingleton<ILogEventSink>(Logs);
+            services.AddSingleton<ILogEventSink>(LogCapture.Suite);
+        });
+    }
+
+    /// <summary>A client of the relay over real HTTP on loopback.</summary>
+    public HttpClient CreateRelayClient() => new() { BaseAddress = Address };
+
+    /// <summary>Where the relay listens (Kestrel on a loopback port).</summary>
+    public Uri Address => new(Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
+
+    /// <summary>Creates an account with a fresh Ed25519 key and signs it in.</summary>
+    public async Task<TestAccount> CreateAccountAsync()
+    {
+        var key = Key.Create(SignatureAlgorithm.Ed25519, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport });
+        var client = CreateRelayClient();
+        var created = await client.PostAsJsonAsync("/v1/accounts", new { identityKey = Convert.ToBase64String(key.PublicKey.Export(KeyBlobFormat.RawPublicKey)) });
+        created.EnsureSuccessStatusCode();
+        var accountId = (await created.Content.ReadFromJsonAsync<AccountBody>())!.AccountId;
+        var account = new TestAccount(accountId, key, client);
+        var token = await account.SignInAsync();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return account;
+    }
+
+    public new async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        await Production.DisposeAsync();
+        await Sandbox.DisposeAsync();
+        await Database.DisposeAsync();
+        _certificates.Dispose();
+        Directory.Delete(_directory, recursive: true);
+    }
+
+    private sealed record AccountBody(Guid AccountId);
+}
