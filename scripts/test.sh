@@ -5,6 +5,17 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# The API reference test drives Debian's headless Chromium.
+if [[ ! -x /usr/bin/chromium ]]; then
+    if [[ $(id -u) -eq 0 ]]; then
+        echo "test.sh: installing chromium" >&2
+        apt-get update -qq >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >&2
+    else
+        echo "test.sh: /usr/bin/chromium is missing; install the Debian package chromium" >&2
+    fi
+fi
+
 started_pg=""
 if [[ -z "${ConnectionStrings__Relay:-}" ]]; then
     if ! scripts/pg.sh status 2>/dev/null; then

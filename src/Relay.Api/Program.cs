@@ -7,6 +7,7 @@ using Relay.Api.Devices;
 using Relay.Api.Health;
 using Relay.Api.Messages;
 using Relay.Apns;
+using Scalar.AspNetCore;
 using Serilog;
 
 // Two-stage logging: this logger reports a start-up that fails before the host's own logger exists.
@@ -14,15 +15,19 @@ Log.Logger = new LoggerConfiguration().WriteTo.Console().CreateBootstrapLogger()
 try
 {
     var builder = WebApplication.CreateBuilder(args);
+
+    // Secrets may come as files, one per key (Auth__SigningKey), e.g. docker compose secrets.
+    builder.Configuration.AddKeyPerFile(builder.Configuration["Secrets:Directory"] ?? "/run/secrets", optional: true);
     builder.AddRelayLogging();
     builder.AddRelayOptions();
+    builder.AddRelayTelemetry();
     builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 64 * 1024);
 
     builder.Services.AddProblemDetails();
     builder.Services.AddValidation();
     // Numbers must be JSON numbers: "60" is not a ttl.
     builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.NumberHandling = JsonNumberHandling.Strict);
-    builder.Services.AddOpenApi();
+    builder.Services.AddRelayOpenApi();
     builder.Services.AddBearerTokens();
     builder.Services.AddRelayRateLimits(builder.Configuration);
     builder.Services.AddRelayHealth();
@@ -42,6 +47,8 @@ try
     app.UseRateLimiter();
 
     app.MapOpenApi();
+    app.MapScalarApiReference("/docs", docs => docs.WithTitle("Relay API").ExpandAllTags());
+    app.MapPrometheusScrapingEndpoint();
     app.MapRelayHealth();
     app.MapAccounts();
     app.MapAuth();

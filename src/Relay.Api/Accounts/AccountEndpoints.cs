@@ -10,7 +10,7 @@ public static class AccountEndpoints
 {
     public static RouteGroupBuilder MapAccounts(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/v1/accounts").WithTags("Accounts").RequireRateLimiting(RateLimits.Anonymous);
+        var group = routes.MapGroup("/v1/accounts").WithTags("Accounts").RequireRateLimiting(RateLimits.Anonymous).ProducesValidationProblem();
         group.MapPost("/", CreateAccount)
             .WithSummary("Creates an account for an Ed25519 identity key, or returns the existing one.");
         return group;
@@ -49,6 +49,7 @@ public static class AccountEndpoints
 public sealed record CreateAccountRequest : IValidatableObject
 {
     /// <summary>The account's Ed25519 public key: 32 bytes, standard base64.</summary>
+    /// <example>11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo=</example>
     [Required]
     public string? IdentityKey { get; init; }
 

@@ -13,12 +13,13 @@ public static class AuthEndpoints
 {
     public static RouteGroupBuilder MapAuth(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/v1/auth").WithTags("Auth").RequireRateLimiting(RateLimits.Anonymous);
+        var group = routes.MapGroup("/v1/auth").WithTags("Auth").RequireRateLimiting(RateLimits.Anonymous).ProducesValidationProblem();
         group.MapPost("/challenge", CreateChallenge)
             .WithSummary("Issues a single-use challenge, valid for 60 seconds, for the account to sign.")
             .ProducesProblem(StatusCodes.Status404NotFound);
         group.MapPost("/token", CreateToken)
-            .WithSummary("Exchanges a signed challenge for a bearer token.");
+            .WithSummary("Exchanges a signed challenge for a bearer token.")
+            .ProducesProblem(StatusCodes.Status401Unauthorized);
         return group;
     }
 
@@ -103,10 +104,12 @@ public sealed record TokenRequest : IValidatableObject
     public Guid? AccountId { get; init; }
 
     /// <summary>The challenge exactly as issued (base64 of 32 bytes).</summary>
+    /// <example>q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA=</example>
     [Required]
     public string? Challenge { get; init; }
 
     /// <summary>Ed25519 signature (64 bytes, base64) over <c>relay-auth-v1:{accountId}:{challenge}</c>.</summary>
+    /// <example>6291ZW1nvRtmqj7xmxuYp0jjm4E0ZvnYaKhIFcqkMGAsZaQbH1xplUMTcT3Hd/PZ0UgJIhubWdVKt0sE+2YlBg==</example>
     [Required]
     public string? Signature { get; init; }
 

@@ -14,7 +14,7 @@ public static class DeviceEndpoints
 {
     public static RouteGroupBuilder MapDevices(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/v1/devices").WithTags("Devices").RequireAuthorization().RequireRateLimiting(RateLimits.PerAccount);
+        var group = routes.MapGroup("/v1/devices").WithTags("Devices").RequireAuthorization().RequireRateLimiting(RateLimits.PerAccount).ProducesValidationProblem();
         group.MapPost("/", RegisterDevice)
             .WithSummary("Registers an APNs device token for the caller (moving it from another account if needed).");
         group.MapGet("/", ListDevices)
@@ -75,14 +75,17 @@ public static class DeviceEndpoints
 public sealed record RegisterDeviceRequest : IValidatableObject
 {
     /// <summary>The APNs device token in hex (16–256 bytes), any case.</summary>
+    /// <example>5f2d7c1e9a8b4f3d2c1b0a9f8e7d6c5b4a3f2e1d0c9b8a7f6e5d4c3b2a1f0e9d</example>
     [Required]
     public string? Token { get; init; }
 
     /// <summary>The app's bundle id; one of the relay's configured apps.</summary>
+    /// <example>com.example.chat</example>
     [Required]
     public string? Topic { get; init; }
 
     /// <summary><c>production</c> or <c>sandbox</c>.</summary>
+    /// <example>production</example>
     [Required]
     public string? Environment { get; init; }
 

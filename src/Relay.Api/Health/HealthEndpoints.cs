@@ -1,4 +1,5 @@
-using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Relay.Data;
 
 namespace Relay.Api.Health;
@@ -16,15 +17,34 @@ public static class HealthEndpoints
         return services;
     }
 
-    public static IEndpointRouteBuilder MapRelayHealth(this IEndpointRouteBuilder routes)
+    public static RouteGroupBuilder MapRelayHealth(this IEndpointRouteBuilder routes)
     {
+        var group = routes.MapGroup("/health").WithTags("Health").DisableRateLimiting();
+
         // Liveness runs no check: the process answering is the signal.
-        routes.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false }).WithTags("Health");
-        routes.MapHealthChecks("/health/ready", new HealthCheckOptions
-        {
-            Predicate = check => check.Tags.Contains(ReadyTag),
-            ResponseWriter = HealthResponse.WriteAsync,
-        }).WithTags("Health");
-        return routes;
+        group.MapGet("/live", () => TypedResults.Ok(new HealthReportBody("Healthy", new Dictionary<string, HealthCheckStatus>())))
+            .WithSummary("Liveness")
+            .WithDescription("200 while the process runs; no dependency is checked.");
+        group.MapGet("/ready", Ready)
+            .WithSummary("Readiness")
+            .Produces<HealthReportBody>(StatusCodes.Status503ServiceUnavailable)
+            .WithDescription("200 when PostgreSQL answers, 503 when it does not. The apns check reads Degraded after APNs rejected "
+                + "the relay's key, team or topic, until a push succeeds again.");
+        return group;
+    }
+
+    internal static async Task<Results<Ok<HealthReportBody>, JsonHttpResult<HealthReportBody>>> Ready(HealthCheckService health, CancellationToken cancellationToken)
+    {
+        var report = await health.CheckHealthAsync(check => check.Tags.Contains(ReadyTag), cancellationToken);
+        var status = new HealthReportBody(
+            report.Status.ToString(),
+            report.Entries.ToDictionary(e => e.Key, e => new HealthCheckStatus(e.Value.Status.ToString(), e.Value.Description)));
+        return report.Status == HealthStatus.Unhealthy
+            ? TypedResults.Json(status, statusCode: StatusCodes.Status503ServiceUnavailable)
+            : TypedResults.Ok(status);
     }
 }
+
+public sealed record HealthReportBody(string Status, IReadOnlyDictionary<string, HealthCheckStatus> Checks);
+
+public sealed record HealthCheckStatus(string Status, string? Description);

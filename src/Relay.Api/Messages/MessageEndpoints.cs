@@ -12,7 +12,7 @@ public static class MessageEndpoints
 
     public static RouteGroupBuilder MapMessages(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup("/v1/messages").WithTags("Messages").RequireAuthorization().RequireRateLimiting(RateLimits.PerAccount);
+        var group = routes.MapGroup("/v1/messages").WithTags("Messages").RequireAuthorization().RequireRateLimiting(RateLimits.PerAccount).ProducesValidationProblem();
         group.MapPost("/", SendMessage)
             .WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes))
             .WithSummary("Pushes an encrypted message to every active device of the recipients.")
@@ -51,14 +51,17 @@ public sealed record SendMessageRequest : IValidatableObject
     public List<Guid>? To { get; init; }
 
     /// <summary>The encrypted message in standard base64, forwarded exactly as received.</summary>
+    /// <example>AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=</example>
     [Required]
     public string? Ciphertext { get; init; }
 
     /// <summary>Seconds APNs may keep trying, 0 to 2,592,000 (30 days, the default); 0 means now or never.</summary>
+    /// <example>2592000</example>
     [Range(0, MaxTtlSeconds)]
     public int? TtlSeconds { get; init; }
 
     /// <summary>An <c>apns-collapse-id</c>: 1 to 64 UTF-8 bytes.</summary>
+    /// <example>conversation-42</example>
     public string? CollapseId { get; init; }
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
