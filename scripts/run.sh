@@ -45,6 +45,7 @@ dotnet tests/Relay.MockApns/bin/Release/net10.0/Relay.MockApns.dll serve --certs
     --topics "$TOPIC" --one-stream-rule &
 pids+=($!)
 for _ in $(seq 1 100); do
+    kill -0 "${pids[0]}" 2>/dev/null || { echo "run.sh: the mock APNs did not start (is port $MOCK_PORT taken? set MOCK_PORT)" >&2; exit 1; }
     curl -sfk --http2 "https://127.0.0.1:$MOCK_PORT/health" >/dev/null 2>&1 && break
     sleep 0.2
 done
@@ -66,6 +67,7 @@ Auth__SigningKey="$(cat "$DEV/signing-key")" \
     dotnet src/Relay.Api/bin/Release/net10.0/Relay.Api.dll &
 pids+=($!)
 for _ in $(seq 1 150); do
+    kill -0 "${pids[1]}" 2>/dev/null || { echo "run.sh: the relay did not start (see its log above)" >&2; exit 1; }
     curl -sf "$RELAY_URL/health/ready" >/dev/null 2>&1 && break
     sleep 0.2
 done
@@ -81,4 +83,7 @@ Try it:
   curl -sk --http2 https://127.0.0.1:$MOCK_PORT/control/notifications   # what the mock APNs received
 Press Ctrl-C to stop everything.
 EOT
-wait -n "${pids[@]}"
+# Until Ctrl-C, or until either process ends on its own.
+while kill -0 "${pids[0]}" 2>/dev/null && kill -0 "${pids[1]}" 2>/dev/null; do
+    sleep 1
+done

@@ -67,14 +67,19 @@ public static class Artifacts
 {
     public static string Directory()
     {
+        var path = Path.Combine(RepositoryRoot(), ".artifacts");
+        System.IO.Directory.CreateDirectory(path);
+        return path;
+    }
+
+    public static string RepositoryRoot()
+    {
         var folder = new DirectoryInfo(AppContext.BaseDirectory);
         while (folder is not null && !File.Exists(Path.Combine(folder.FullName, "RelayServer.sln")))
         {
             folder = folder.Parent;
         }
 
-        var path = Path.Combine(folder?.FullName ?? AppContext.BaseDirectory, ".artifacts");
-        System.IO.Directory.CreateDirectory(path);
-        return path;
+        return folder?.FullName ?? throw new InvalidOperationException("The tests run outside the repository.");
     }
 }
