@@ -21,6 +21,8 @@ public sealed class BadInputTests(RelayFactory relay) : IClassFixture<RelayFacto
             { "account: malformed JSON", "POST", "/v1/accounts", "{\"identityKey\":", 400 },
             { "account: empty body", "POST", "/v1/accounts", "", 400 },
             { "account: array body", "POST", "/v1/accounts", "[]", 400 },
+            { "account: null body", "POST", "/v1/accounts", "null", 400 },
+            { "account: deeply nested JSON", "POST", "/v1/accounts", new string('[', 200) + new string(']', 200), 400 },
             { "account: number key", "POST", "/v1/accounts", "{\"identityKey\":5}", 400 },
             { "account: missing key", "POST", "/v1/accounts", "{}", 400 },
             { "account: null key", "POST", "/v1/accounts", "{\"identityKey\":null}", 400 },

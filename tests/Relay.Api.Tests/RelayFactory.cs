@@ -38,7 +38,16 @@ public class RelayFactory : WebApplicationFactory<Program>, IAsyncLifetime
 
     public LogCapture Logs { get; } = new();
 
+    /// <summary>The relay's <c>.p8</c> signing key (Apns:PrivateKeyPath).</summary>
+    public string KeyPath => Path.Combine(_directory, "apns-key.p8");
+
+    /// <summary>The CA the mocks' certificates chain to (Apns:TrustedCaPath).</summary>
+    public string CaPath => Path.Combine(_directory, "ca.pem");
+
     protected virtual string MinimumLogLevel => "Information";
+
+    /// <summary>Tests create many accounts from one address; the rate-limit test lowers this.</summary>
+    protected virtual int AnonymousPerMinute => 100_000;
 
     public virtual async Task InitializeAsync()
     {
@@ -64,6 +73,7 @@ public class RelayFactory : WebApplicationFactory<Program>, IAsyncLifetime
         builder.UseSetting("Apns:ProductionEndpoint", Production.BaseAddress.ToString());
         builder.UseSetting("Apns:SandboxEndpoint", Sandbox.BaseAddress.ToString());
         builder.UseSetting("Apns:RequestTimeout", "00:00:05");
+        builder.UseSetting("RateLimits:AnonymousPerMinute", AnonymousPerMinute.ToString(System.Globalization.CultureInfo.InvariantCulture));
         builder.UseSetting("Apns:Apps:0:Topic", ChatTopic);
         builder.UseSetting("Apns:Apps:1:Topic", OtherTopic);
         builder.UseSetting("Apns:Apps:1:Alert:Title", OtherAlertTitle);
