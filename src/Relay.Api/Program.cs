@@ -41,7 +41,7 @@ try
 
     app.UseExceptionHandler();
     app.UseStatusCodePages();
-    app.UseSerilogRequestLogging();
+    app.UseSerilogRequestLogging(requests => requests.Logger = app.Services.GetRequiredService<Serilog.ILogger>());
     app.UseAuthentication();
     app.UseAuthorization();
     app.UseRateLimiter();

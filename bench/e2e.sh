@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# The whole relay under load: real PostgreSQL (a fresh database in the scripts/pg.sh cluster), the standalone mock
+# APNs, the relay (Release) on 127.0.0.1, and Relay.Bench's e2e mode posting single-recipient messages from many
+# concurrent clients for a bounded time. Then the client-only benchmark against the same mock, for comparison.
+# Prints messages/s, deliveries/s at the mock, p50/p99 and the relay's peak memory, and writes bench/RESULTS-e2e.md.
+#
+#   bench/e2e.sh                       64 clients for 20 s
+#   CLIENTS=128 DURATION=30s bench/e2e.sh
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+readonly CLIENTS="${CLIENTS:-64}"
+readonly DURATION="${DURATION:-20s}"
+readonly MAX_MESSAGES="${MAX_MESSAGES:-1000000}"
+readonly MOCK_PORT="${MOCK_PORT:-2199}"
+readonly RELAY_PORT="${RELAY_PORT:-5090}"
+readonly CERTS=.dev/bench-certs
+readonly WORK=.dev/bench-e2e
+readonly TEAM_ID=BENCHTEAM1
+readonly KEY_ID=BENCHKEY01
+readonly TOPIC=com.example.chat
+readonly MOCK="https://127.0.0.1:$MOCK_PORT"
+readonly RELAY="http://127.0.0.1:$RELAY_PORT"
+readonly MOCK_DLL=tests/Relay.MockApns/bin/Release/net10.0/Relay.MockApns.dll
+readonly BENCH_DLL=bench/Relay.Bench/bin/Release/net10.0/Relay.Bench.dll
+readonly RELAY_DLL=src/Relay.Api/bin/Release/net10.0/Relay.Api.dll
+mkdir -p "$WORK"
+
+echo "== building (Release)"
+dotnet build -c Release -v quiet -nologo tests/Relay.MockApns >/dev/null
+dotnet build -c Release -v quiet -nologo bench/Relay.Bench >/dev/null
+dotnet build -c Release -v quiet -nologo src/Relay.Api >/dev/null
+
+pids=()
+started_pg=""
+DATABASE="relay_bench_$(date +%s)"
+cleanup() {
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    if [[ -n "${SERVER:-}" ]]; then
+        psql "$SERVER" -qc "DROP DATABASE IF EXISTS $DATABASE WITH (FORCE)" >/dev/null 2>&1 || true
+    fi
+    if [[ -n "$started_pg" ]]; then scripts/pg.sh stop || true; fi
+}
+trap cleanup EXIT
+
+scripts/pg.sh status 2>/dev/null || started_pg=1
+CONNECTION="$(scripts/pg.sh start | tail -n 1)"
+PG_PORT=$(sed -n 's/.*Port=\([0-9]*\).*/\1/p' <<<"$CONNECTION")
+SERVER="postgresql://relay@127.0.0.1:$PG_PORT/relay"
+psql "$SERVER" -qc "CREATE DATABASE $DATABASE" >/dev/null
+
+dotnet "$MOCK_DLL" generate --out "$CERTS" --team-id "$TEAM_ID" --key-id "$KEY_ID" >/dev/null
+dotnet "$MOCK_DLL" serve --certs "$CERTS" --host 127.0.0.1 --port "$MOCK_PORT" --team-id "$TEAM_ID" --key-id "$KEY_ID" \
+    --topics "$TOPIC" --no-record >"$WORK/mock.log" 2>&1 &
+pids+=($!)
+
+ASPNETCORE_ENVIRONMENT=Production \
+ASPNETCORE_URLS="$RELAY" \
+ConnectionStrings__Relay="Host=127.0.0.1;Port=$PG_PORT;Database=$DATABASE;Username=relay;Maximum Pool Size=100" \
+Database__MigrateOnStartup=true \
+Apns__TeamId="$TEAM_ID" Apns__KeyId="$KEY_ID" \
+Apns__PrivateKeyPath="$CERTS/apns-key.p8" Apns__TrustedCaPath="$CERTS/ca.pem" \
+Apns__ProductionEndpoint="$MOCK" Apns__SandboxEndpoint="$MOCK" \
+Apns__Apps__0__Topic="$TOPIC" \
+Auth__SigningKey="$(head -c 32 /dev/urandom | base64)" \
+RateLimits__AnonymousPerMinute=1000000 RateLimits__AccountPerMinute=1000000 \
+Serilog__MinimumLevel__Default=Warning \
+    dotnet "$RELAY_DLL" >"$WORK/relay.log" 2>&1 &
+RELAY_PID=$!
+pids+=("$RELAY_PID")
+
+for attempt in $(seq 150); do
+    if curl -sf --max-time 2 "$RELAY/health/ready" >/dev/null 2>&1 && curl --http2 -ksf --max-time 2 "$MOCK/health" >/dev/null 2>&1; then
+        break
+    fi
+    if ! kill -0 "${pids[0]}" 2>/dev/null || ! kill -0 "$RELAY_PID" 2>/dev/null || [[ $attempt -eq 150 ]]; then
+        echo "e2e.sh: the mock or the relay did not come up; their logs:" >&2
+        cat "$WORK/mock.log" "$WORK/relay.log" >&2
+        exit 1
+    fi
+    sleep 0.2
+done
+
+echo "== end-to-end: $CLIENTS clients for $DURATION"
+E2E_COMMAND="dotnet $BENCH_DLL e2e --relay $RELAY --mock $MOCK --topic $TOPIC --clients $CLIENTS --duration $DURATION --max-messages $MAX_MESSAGES"
+$E2E_COMMAND | tee "$WORK/e2e.txt"
+PEAK_KB=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$RELAY_PID/status")
+PEAK_MIB=$((PEAK_KB / 1024))
+echo "relay peak memory (VmHWM): $PEAK_MIB MiB"
+
+echo "== client only, same mock"
+CLIENT_COMMAND="dotnet $BENCH_DLL client --endpoint $MOCK --ca $CERTS/ca.pem --key $CERTS/apns-key.p8 --team-id $TEAM_ID --key-id $KEY_ID --topic $TOPIC -n 200000 --concurrency 512 --duration-limit 30s"
+$CLIENT_COMMAND | tee "$WORK/client.txt"
+
+value() { sed -n "s/^RESULT .* $1=\([0-9.]*\).*/\1/p" "$2"; }
+MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+{
+    echo "# Relay end-to-end benchmark"
+    echo
+    echo "Written by \`bench/e2e.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'). Machine: $(nproc) cores, ${MODEL:-unknown CPU};"
+    echo "PostgreSQL 15, the mock APNs, the relay and the load generator all share it, on 127.0.0.1."
+    echo
+    echo "| what | figure |"
+    echo "|---|---|"
+    echo "| messages/s (single recipient, one device each, $CLIENTS clients) | $(value messages_per_s "$WORK/e2e.txt") |"
+    echo "| deliveries/s at the mock | $(value deliveries_per_s "$WORK/e2e.txt") |"
+    echo "| latency p50 / p99 | $(value p50_ms "$WORK/e2e.txt") ms / $(value p99_ms "$WORK/e2e.txt") ms |"
+    echo "| failed requests or deliveries | $(value failed "$WORK/e2e.txt") |"
+    echo "| relay peak memory (VmHWM) | $PEAK_MIB MiB |"
+    echo "| client-only ApnsClient, same mock | $(value rate "$WORK/client.txt") notifications/s |"
+    echo
+    echo "Commands:"
+    echo
+    echo '```'
+    echo "bench/e2e.sh   # CLIENTS=$CLIENTS DURATION=$DURATION"
+    echo "$E2E_COMMAND"
+    echo "$CLIENT_COMMAND"
+    echo '```'
+    echo
+    echo "End-to-end output:"
+    echo
+    echo '```'
+    cat "$WORK/e2e.txt"
+    echo '```'
+} >bench/RESULTS-e2e.md
+echo "== wrote bench/RESULTS-e2e.md"
