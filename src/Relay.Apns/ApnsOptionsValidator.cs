@@ -6,10 +6,11 @@ namespace Relay.Apns;
 
 /// <summary>
 /// Checks what data annotations cannot: the key file loads as a P-256 key, the CA file loads, endpoints are HTTPS.
-/// Failures name the setting as <c>Apns:Key</c>.
+/// Failures name the setting as <c>Apns:Key</c>. Public so that tooling (relayctl) checks settings exactly as the relay does.
 /// </summary>
-internal sealed class ApnsOptionsValidator : IValidateOptions<ApnsOptions>
+public sealed class ApnsOptionsValidator : IValidateOptions<ApnsOptions>
 {
+    /// <inheritdoc />
     public ValidateOptionsResult Validate(string? name, ApnsOptions options)
     {
         var failures = new List<string>();
