@@ -32,6 +32,7 @@ public sealed partial class ApnsClient : IDisposable
     private readonly ApnsMetrics _metrics;
     private readonly ILogger _logger;
     private readonly X509Certificate2? _trustedCa;
+    private Bearer? _bearer;
 
     /// <summary>Creates a client from validated options, loading the <c>.p8</c> key and the optional extra CA.</summary>
     public ApnsClient(IOptions<ApnsOptions> options, TimeProvider timeProvider, ILogger<ApnsClient> logger, ApnsMetrics metrics)
@@ -76,7 +77,9 @@ public sealed partial class ApnsClient : IDisposable
         }
 
         var pool = notification.Environment == ApnsEnvironment.Sandbox ? _sandbox : _production;
-        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var deadline = cancellationToken.CanBeCanceled
+            ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken)
+            : new CancellationTokenSource();
         deadline.CancelAfter(_requestTimeout);
         var started = Stopwatch.GetTimestamp();
         var renewed = false;
@@ -101,7 +104,7 @@ public sealed partial class ApnsClient : IDisposable
                 ApnsResponse response;
                 try
                 {
-                    using var request = CreateRequest(pool.Endpoint, notification, token);
+                    using var request = CreateRequest(pool.DevicePathPrefix, notification, AuthorizationFor(token));
                     using var answer = await connection.SendAsync(request, deadline.Token);
                     response = await ReadResponseAsync(answer, notification.ApnsId, deadline.Token);
                 }
@@ -184,9 +187,25 @@ public sealed partial class ApnsClient : IDisposable
         return new ApnsException($"No answer came from APNs within {_requestTimeout}.") { IsTimeout = true };
     }
 
-    private static HttpRequestMessage CreateRequest(Uri endpoint, ApnsNotification notification, string token)
+    /// <summary>
+    /// <c>bearer {token}</c>, built once per provider token rather than once per request (the token is the same
+    /// string instance until it is renewed).
+    /// </summary>
+    private string AuthorizationFor(string token)
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, new Uri(endpoint, ApnsHeaders.DevicePath + notification.DeviceToken))
+        var bearer = Volatile.Read(ref _bearer);
+        if (bearer is null || !ReferenceEquals(bearer.Token, token))
+        {
+            bearer = new Bearer(token, "bearer " + token);
+            Volatile.Write(ref _bearer, bearer);
+        }
+
+        return bearer.HeaderValue;
+    }
+
+    private static HttpRequestMessage CreateRequest(string devicePathPrefix, ApnsNotification notification, string authorization)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, new Uri(devicePathPrefix + notification.DeviceToken))
         {
             // The client's default version policy does not apply to SendAsync(HttpRequestMessage): set it here.
             Version = HttpVersion.Version20,
@@ -195,7 +214,7 @@ public sealed partial class ApnsClient : IDisposable
         };
         request.Content.Headers.ContentType = JsonContentType;
         var headers = request.Headers;
-        headers.TryAddWithoutValidation(ApnsHeaders.Authorization, "bearer " + token);
+        headers.TryAddWithoutValidation(ApnsHeaders.Authorization, authorization);
         headers.TryAddWithoutValidation(ApnsHeaders.PushType, notification.PushType.ToHeaderValue());
         headers.TryAddWithoutValidation(ApnsHeaders.Topic, notification.Topic);
         headers.TryAddWithoutValidation(ApnsHeaders.Priority, PriorityText(notification.Priority));
@@ -224,8 +243,9 @@ public sealed partial class ApnsClient : IDisposable
     private static async Task<ApnsResponse> ReadResponseAsync(HttpResponseMessage answer, Guid requestId, CancellationToken cancellationToken)
     {
         var status = (int)answer.StatusCode;
-        var apnsId = answer.Headers.TryGetValues(ApnsHeaders.Id, out var values)
-            && Guid.TryParse(values.FirstOrDefault(), out var echoed) ? echoed : requestId;
+        // NonValidated: read the raw header without parsing the whole response header store.
+        var apnsId = answer.Headers.NonValidated.TryGetValues(ApnsHeaders.Id, out var values)
+            && values.Count == 1 && Guid.TryParse(values.ToString(), out var echoed) ? echoed : requestId;
         if (status == 200)
         {
             return new ApnsResponse { StatusCode = 200, ApnsId = apnsId };
@@ -265,6 +285,8 @@ public sealed partial class ApnsClient : IDisposable
             TokenInvalidatedAt = timestamp,
         };
     }
+
+    private sealed record Bearer(string Token, string HeaderValue);
 
     private static ApnsProviderToken LoadToken(ApnsOptions options, TimeProvider timeProvider)
     {

@@ -18,6 +18,7 @@ internal sealed class ApnsConnectionPool : IDisposable
     public ApnsConnectionPool(Uri endpoint, ApnsOptions options, X509Certificate2? trustedCa)
     {
         Endpoint = endpoint;
+        DevicePathPrefix = new Uri(endpoint, ApnsHeaders.DevicePath).AbsoluteUri;
         _options = options;
         _trustedCa = trustedCa;
         _slots = new ApnsConnection[options.ConnectionsPerEndpoint];
@@ -28,6 +29,9 @@ internal sealed class ApnsConnectionPool : IDisposable
     }
 
     public Uri Endpoint { get; }
+
+    /// <summary><c>{endpoint}/3/device/</c>: a request's URI is this and the device token.</summary>
+    public string DevicePathPrefix { get; }
 
     public event Action? ConnectionReplaced;
 

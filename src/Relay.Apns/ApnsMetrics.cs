@@ -11,6 +11,9 @@ public sealed class ApnsMetrics
     /// <summary>The meter name to listen to (for OpenTelemetry: <c>AddMeter(ApnsMetrics.MeterName)</c>).</summary>
     public const string MeterName = "Relay.Apns";
 
+    private static readonly object Status200 = 200;
+    private static readonly object StatusNone = 0;
+
     private readonly Counter<long> _requests;
     private readonly Histogram<double> _duration;
     private readonly UpDownCounter<long> _inFlight;
@@ -35,12 +38,21 @@ public sealed class ApnsMetrics
 
     internal void Answered(ApnsResponse response, TimeSpan elapsed)
     {
-        _requests.Add(1, new KeyValuePair<string, object?>("status", response.StatusCode), new KeyValuePair<string, object?>("reason", response.ReasonText ?? "none"));
-        _duration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("status", response.StatusCode));
+        // Tags box the status: skip them when nobody listens, and box the common 200 once.
+        var status = response.StatusCode == 200 ? Status200 : response.StatusCode;
+        if (_requests.Enabled)
+        {
+            _requests.Add(1, new KeyValuePair<string, object?>("status", status), new KeyValuePair<string, object?>("reason", response.ReasonText ?? "none"));
+        }
+
+        if (_duration.Enabled)
+        {
+            _duration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("status", status));
+        }
     }
 
     internal void Failed(string error) =>
-        _requests.Add(1, new KeyValuePair<string, object?>("status", 0), new KeyValuePair<string, object?>("reason", error));
+        _requests.Add(1, new KeyValuePair<string, object?>("status", StatusNone), new KeyValuePair<string, object?>("reason", error));
 
     internal void TokenMinted() => _tokens.Add(1);
 

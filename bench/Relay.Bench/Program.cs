@@ -1,0 +1,39 @@
+using Relay.Bench;
+
+// One mode per file; `e2e` (the whole relay) will sit beside `client` here.
+return args switch
+{
+    ["client", .. var rest] => await Run(() => ClientBenchmark.RunAsync(BenchArguments.Parse(rest, ClientBenchmark.Options))),
+    ["jwt", .. var rest] => await Run(() => Task.FromResult(JwtCommand.Run(BenchArguments.Parse(rest, JwtCommand.Options)))),
+    [] or ["help" or "--help" or "-h"] => Usage(Console.Out, 0),
+    _ => Usage(Console.Error, 2),
+};
+
+static async Task<int> Run(Func<Task<int>> mode)
+{
+    try
+    {
+        return await mode();
+    }
+    catch (UsageException e)
+    {
+        await Console.Error.WriteLineAsync(e.Message);
+        return Usage(Console.Error, 2);
+    }
+}
+
+static int Usage(TextWriter writer, int exitCode)
+{
+    writer.WriteLine("""
+        Usage:
+          Relay.Bench client --endpoint https://127.0.0.1:2197 --ca ca.pem --key apns-key.p8 --team-id T --key-id K
+                             --topic com.example.chat [-n 200000] [--concurrency 512] [--connections 2]
+                             [--streams 500] [--duration-limit 60s] [--warmup 5000] [--alloc-profile true]
+              Sends n notifications through Relay.Apns's ApnsClient to a running (standalone) mock APNs, at most
+              --concurrency in flight, stopping after --duration-limit; prints notifications/second, latency
+              percentiles, errors and the client's GC figures; --alloc-profile samples allocations by type.
+          Relay.Bench jwt --key apns-key.p8 --team-id T --key-id K
+              Prints one provider token (ES256 JWT) for h2load and curl.
+        """);
+    return exitCode;
+}
