@@ -14,6 +14,8 @@ readonly DURATION="${DURATION:-20s}"
 readonly MAX_MESSAGES="${MAX_MESSAGES:-1000000}"
 readonly MOCK_PORT="${MOCK_PORT:-2199}"
 readonly RELAY_PORT="${RELAY_PORT:-5090}"
+# Extra environment for the relay process only, e.g. RELAY_ENV="DOTNET_gcServer=0".
+readonly RELAY_ENV="${RELAY_ENV:-}"
 readonly CERTS=.dev/bench-certs
 readonly WORK=.dev/bench-e2e
 readonly TEAM_ID=BENCHTEAM1
@@ -66,7 +68,7 @@ Apns__Apps__0__Topic="$TOPIC" \
 Auth__SigningKey="$(head -c 32 /dev/urandom | base64)" \
 RateLimits__AnonymousPerMinute=1000000 RateLimits__AccountPerMinute=1000000 \
 Serilog__MinimumLevel__Default=Warning \
-    dotnet "$RELAY_DLL" >"$WORK/relay.log" 2>&1 &
+    env $RELAY_ENV dotnet "$RELAY_DLL" >"$WORK/relay.log" 2>&1 &
 RELAY_PID=$!
 pids+=("$RELAY_PID")
 

@@ -1,9 +1,10 @@
 using Relay.Bench;
 
-// One mode per file; `e2e` (the whole relay) will sit beside `client` here.
+// One mode per file: `client` (Relay.Apns alone), `e2e` (the whole relay), `jwt` (a token for h2load).
 return args switch
 {
     ["client", .. var rest] => await Run(() => ClientBenchmark.RunAsync(BenchArguments.Parse(rest, ClientBenchmark.Options))),
+    ["e2e", .. var rest] => await Run(() => E2eBenchmark.RunAsync(BenchArguments.Parse(rest, E2eBenchmark.Options))),
     ["jwt", .. var rest] => await Run(() => Task.FromResult(JwtCommand.Run(BenchArguments.Parse(rest, JwtCommand.Options)))),
     [] or ["help" or "--help" or "-h"] => Usage(Console.Out, 0),
     _ => Usage(Console.Error, 2),
@@ -32,6 +33,11 @@ static int Usage(TextWriter writer, int exitCode)
               Sends n notifications through Relay.Apns's ApnsClient to a running (standalone) mock APNs, at most
               --concurrency in flight, stopping after --duration-limit; prints notifications/second, latency
               percentiles, errors and the client's GC figures; --alloc-profile samples allocations by type.
+          Relay.Bench e2e --relay http://127.0.0.1:5090 --mock https://127.0.0.1:2199 [--topic com.example.chat]
+                          [--clients 64] [--duration 20s] [--max-messages 1000000] [--warmup 3s] [--ciphertext-bytes 256]
+              Signs up 2 x clients accounts on a running relay, registers a device for each recipient, then has
+              every client post single-recipient messages until the duration or the count runs out; prints
+              messages/second, deliveries/second at the mock and latency percentiles (bench/e2e.sh runs it all).
           Relay.Bench jwt --key apns-key.p8 --team-id T --key-id K
               Prints one provider token (ES256 JWT) for h2load and curl.
         """);

@@ -315,7 +315,13 @@ public sealed class RelayCtlTests(RelayFactory relay) : IClassFixture<RelayFacto
         await caller.SendMessageAsync(new { to = new[] { recipient.AccountId }, ciphertext = Json.NewCiphertext() });
         Assert.Single(relay.Production.NotificationsFor(aliveToken));
 
+        // The relay writes successes in batches, within about half a second.
         var after = await StatsAsync();
+        for (var attempt = 0; attempt < 50 && Delta(before, after, "lastSuccess", "within24Hours") < 3; attempt++)
+        {
+            await Task.Delay(100);
+            after = await StatsAsync();
+        }
 
         Assert.Equal(2, Delta(before, after, "accounts"));
         Assert.Equal(5, Delta(before, after, "devices", "total"));

@@ -18,6 +18,7 @@ public sealed partial class MessageDispatcher(
     TimeProvider time,
     RelayMetrics metrics,
     ApnsHealth apnsHealth,
+    DeliverySuccesses successes,
     ILogger<MessageDispatcher> logger) : IDisposable
 {
     public void Dispose() => _writes.Dispose();
@@ -28,16 +29,12 @@ public sealed partial class MessageDispatcher(
     public async Task<DispatchResult> SendAsync(SendMessageRequest request, CancellationToken cancellationToken)
     {
         var to = request.To!;
-        var recipients = await db.Accounts.AsNoTracking()
-            .Where(a => to.Contains(a.Id))
-            .Select(a => new
-            {
-                a.Id,
-                Devices = a.Devices.Where(d => d.InvalidatedAt == null)
-                    .Select(d => new Target(d.Id, a.Id, d.Token, d.Topic, d.Environment, d.RegisteredAt))
-                    .ToList(),
-            })
-            .ToListAsync(cancellationToken);
+        var recipients = new List<Recipient>(to.Count);
+        await foreach (var recipient in RecipientsQuery(db, [.. to]).WithCancellation(cancellationToken))
+        {
+            recipients.Add(recipient);
+        }
+
         if (recipients.Count != to.Count)
         {
             return new DispatchResult(null, to.First(id => !recipients.Exists(r => r.Id == id)));
@@ -79,7 +76,6 @@ public sealed partial class MessageDispatcher(
         }
 
         var deliveries = await Task.WhenAll(sends);
-        await RecordSuccessesAsync(targets, deliveries);
         var sentCount = deliveries.Count(d => d.Status == DeliveryStatus.Sent);
         LogDispatched(logger, messageId, to.Count, deliveries.Length, sentCount);
         return new DispatchResult(new SendMessageResponse(messageId, deliveries), null);
@@ -105,6 +101,7 @@ public sealed partial class MessageDispatcher(
         {
             case ApnsOutcome.Accepted:
                 apnsHealth.ReportSuccess();
+                successes.Record(target.DeviceId);
                 break;
             case ApnsOutcome.DeviceTokenInvalid:
                 await InvalidateAsync(target, response.ReasonText!, null);
@@ -157,27 +154,21 @@ public sealed partial class MessageDispatcher(
         }
     }
 
-    private async Task RecordSuccessesAsync(List<Target> targets, Delivery[] deliveries)
-    {
-        var sent = new List<Guid>();
-        for (var i = 0; i < deliveries.Length; i++)
-        {
-            if (deliveries[i].Status == DeliveryStatus.Sent)
-            {
-                sent.Add(targets[i].DeviceId);
-            }
-        }
-
-        if (sent.Count > 0)
-        {
-            var now = time.GetUtcNow();
-            await db.Devices.Where(d => sent.Contains(d.Id))
-                .ExecuteUpdateAsync(set => set.SetProperty(d => d.LastSuccessAt, now));
-        }
-    }
-
     // One DbContext is not thread-safe: the concurrent sends take turns for their writes.
     private readonly SemaphoreSlim _writes = new(1, 1);
+
+    // All active devices of all recipients in one query (a LEFT JOIN on the partial index of active devices),
+    // compiled once rather than translated on every message.
+    private static readonly Func<RelayDbContext, Guid[], IAsyncEnumerable<Recipient>> RecipientsQuery = EF.CompileAsyncQuery(
+        (RelayDbContext db, Guid[] ids) => db.Accounts.AsNoTracking()
+            .Where(a => ids.Contains(a.Id))
+            .Select(a => new Recipient(
+                a.Id,
+                a.Devices.Where(d => d.InvalidatedAt == null)
+                    .Select(d => new Target(d.Id, a.Id, d.Token, d.Topic, d.Environment, d.RegisteredAt))
+                    .ToList())));
+
+    private sealed record Recipient(Guid Id, List<Target> Devices);
 
     private sealed record Target(Guid DeviceId, Guid AccountId, string Token, string Topic, DeviceEnvironment Environment, DateTimeOffset RegisteredAt);
 
