@@ -38,6 +38,7 @@ dotnet test RelayServer.sln -c Release --logger "console;verbosity=normal" --res
     2>&1 | tee "$results/output.txt" || status=$?
 
 # One closing line for humans and CI: the totals over every test project.
-grep -E '^\s*(Passed|Failed)!' "$results/output.txt" | sed -E 's/.*Failed: *([0-9]+), Passed: *([0-9]+), Skipped: *([0-9]+).*/\1 \2 \3/' |
-    awk '{f+=$1; p+=$2; s+=$3} END {printf "tests: %d passed, %d failed, %d skipped\n", p, f, s}'
+awk '/^[[:space:]]+Passed:[[:space:]]+[0-9]+$/ { p += $2 } /^[[:space:]]+Failed:[[:space:]]+[0-9]+$/ { f += $2 }
+     /^[[:space:]]+Skipped:[[:space:]]+[0-9]+$/ { s += $2 }
+     END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$results/output.txt" || true
 exit "$status"
