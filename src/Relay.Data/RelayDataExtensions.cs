@@ -45,13 +45,16 @@ public static class RelayDataExtensions
     /// </summary>
     public static string WithRelayDefaults(string connectionString)
     {
+        // NpgsqlConnectionStringBuilder.ContainsKey is true for every keyword it knows: ask the plain builder, which
+        // holds only what the string says.
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = connectionString };
         var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
-        if (!builder.ContainsKey("Max Auto Prepare"))
+        if (!given.ContainsKey("Max Auto Prepare") && !given.ContainsKey("MaxAutoPrepare"))
         {
             builder.MaxAutoPrepare = 32;
         }
 
-        if (!builder.ContainsKey("No Reset On Close"))
+        if (!given.ContainsKey("No Reset On Close") && !given.ContainsKey("NoResetOnClose"))
         {
             builder.NoResetOnClose = true;
         }
