@@ -71,6 +71,16 @@ public sealed class ApnsPayload
         _prefix = [.. buffer.WrittenSpan, .. ",\"ciphertext\":\""u8];
     }
 
+    /// <summary>The fallback title when an app configures no alert text at all.</summary>
+    public const string DefaultTitle = "New message";
+
+    /// <summary>
+    /// The payload of an app's configured fallback alert: its title, body and localization key as given, except that
+    /// an alert with no text at all gets <see cref="DefaultTitle"/>, so the user never sees an empty notification.
+    /// </summary>
+    public static ApnsPayload ForFallbackAlert(string? title, string? body, string? locKey, string? sound) =>
+        new(title is { Length: > 0 } || body is not null || locKey is not null ? title : DefaultTitle, body, locKey, string.IsNullOrEmpty(sound) ? null : sound);
+
     /// <summary>The payload size, in bytes, for a ciphertext of this many characters.</summary>
     public int SizeFor(int ciphertextLength) => _prefix.Length + ciphertextLength + SuffixLength;
 

@@ -7,8 +7,6 @@ namespace Relay.Ctl;
 /// <summary>The relay's <c>Apns</c> section: the client's options and the apps with their fallback alerts.</summary>
 internal sealed class ApnsSettings
 {
-    private const string DefaultTitle = "New message";
-
     private ApnsSettings(ApnsOptions options, IReadOnlyList<App> apps)
     {
         Options = options;
@@ -82,7 +80,7 @@ internal sealed class ApnsSettings
 
     /// <summary>The payload for <paramref name="topic"/>: its app's alert, or the default one if it has no app.</summary>
     public ApnsPayload PayloadFor(string topic) =>
-        Apps.FirstOrDefault(a => string.Equals(a.Topic, topic, StringComparison.Ordinal))?.Payload ?? new ApnsPayload(DefaultTitle);
+        Apps.FirstOrDefault(a => string.Equals(a.Topic, topic, StringComparison.Ordinal))?.Payload ?? ApnsPayload.ForFallbackAlert(null, null, null, "default");
 
     /// <summary>A client on these settings. The settings must have passed <see cref="Validate"/>.</summary>
     public ApnsClient CreateClient()
@@ -103,19 +101,9 @@ internal sealed class ApnsSettings
     public string EndpointText(ApnsEnvironment environment) =>
         (environment == ApnsEnvironment.Sandbox ? Options.SandboxEndpoint : Options.ProductionEndpoint).GetLeftPart(UriPartial.Authority);
 
-    // The relay's rule (RelayAppsOptions): the title falls back to "New message" unless the app sets some alert text.
-    private static ApnsPayload Payload(IConfigurationSection app)
-    {
-        var title = app["Alert:Title"] ?? DefaultTitle;
-        var body = app["Alert:Body"];
-        var locKey = app["Alert:LocKey"];
-        var sound = app["Sound"] ?? "default";
-        return new ApnsPayload(
-            title is { Length: > 0 } || body is not null || locKey is not null ? title : DefaultTitle,
-            body,
-            locKey,
-            string.IsNullOrEmpty(sound) ? null : sound);
-    }
+    // The relay's rule, from Relay.Apns: the title falls back to "New message" unless the app sets some alert text.
+    private static ApnsPayload Payload(IConfigurationSection app) =>
+        ApnsPayload.ForFallbackAlert(app["Alert:Title"] ?? ApnsPayload.DefaultTitle, app["Alert:Body"], app["Alert:LocKey"], app["Sound"] ?? "default");
 
     /// <summary>One configured app: its key (<c>Apns:Apps:0</c>), topic and payload template.</summary>
     public sealed record App(string Key, string Topic, ApnsPayload Payload);

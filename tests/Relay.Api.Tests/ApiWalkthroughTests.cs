@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 
 namespace Relay.Api.Tests;
@@ -16,18 +15,12 @@ public sealed partial class ApiWalkthroughTests(RelayFactory relay) : IClassFixt
         var work = Directory.CreateTempSubdirectory("walkthrough-").FullName;
         try
         {
-            var start = new ProcessStartInfo("bash", ["-c", script]) { WorkingDirectory = work, RedirectStandardOutput = true, RedirectStandardError = true };
-            using var process = Process.Start(start)!;
-            var output = process.StandardOutput.ReadToEndAsync();
-            var errors = process.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            await process.WaitForExitAsync(timeout.Token);
+            var result = await ChildProcess.RunAsync("bash", ["-c", script], TimeSpan.FromSeconds(60), work);
 
-            Assert.True(process.ExitCode == 0, $"the walkthrough failed ({process.ExitCode}): {await errors}\n{await output}");
-            var text = await output;
-            Assert.Contains("\"status\":\"sent\"", text, StringComparison.Ordinal);
-            Assert.Contains("\"title\":\"Ciphertext too large\"", text, StringComparison.Ordinal);
-            Assert.Contains("mutable-content", text, StringComparison.Ordinal);
+            Assert.True(result.ExitCode == 0, $"the walkthrough failed ({result.ExitCode}): {result.Errors}\n{result.Output}");
+            Assert.Contains("\"status\":\"sent\"", result.Output, StringComparison.Ordinal);
+            Assert.Contains("\"title\":\"Ciphertext too large\"", result.Output, StringComparison.Ordinal);
+            Assert.Contains("mutable-content", result.Output, StringComparison.Ordinal);
         }
         finally
         {

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Relay.Api.Tests;
 
 /// <summary>A real browser (Debian's headless Chromium) renders the API reference at /docs.</summary>
@@ -31,29 +29,15 @@ public sealed class DocsPageTests(RelayFactory relay) : IClassFixture<RelayFacto
         var profile = Directory.CreateTempSubdirectory("chromium-").FullName;
         try
         {
-            var start = new ProcessStartInfo(Chromium)
-            {
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-            };
-            foreach (var argument in new[]
-            {
+            var result = await ChildProcess.RunAsync(Chromium,
+            [
                 "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
                 "--disable-dev-shm-usage", $"--user-data-dir={profile}", "--window-size=1400,1800",
                 "--virtual-time-budget=20000", "--run-all-compositor-stages-before-draw", mode, url,
-            })
-            {
-                start.ArgumentList.Add(argument);
-            }
-
-            using var process = Process.Start(start)!;
-            var output = process.StandardOutput.ReadToEndAsync();
-            var errors = process.StandardError.ReadToEndAsync();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-            await process.WaitForExitAsync(timeout.Token);
-            Assert.True(process.ExitCode == 0, $"chromium {mode} exited {process.ExitCode}: {await errors}");
-            return await output;
+            ], TimeSpan.FromSeconds(90));
+            Assert.True(result.ExitCode == 0, $"chromium {mode} exited {result.ExitCode}: {result.Errors}");
+            return result.Output;
         }
         finally
         {

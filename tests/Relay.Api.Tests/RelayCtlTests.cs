@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Relay.Ctl;
 using Relay.MockApns;
@@ -409,29 +408,9 @@ public sealed class RelayCtlTests(RelayFactory relay) : IClassFixture<RelayFacto
     /// <summary>Runs the built relayctl.dll (copied beside the tests by the project reference) with only these settings.</summary>
     private static async Task<CtlRun> RunProcessAsync(Dictionary<string, string?> environment, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "relayctl.dll"));
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        foreach (var (key, value) in environment)
-        {
-            start.Environment[key] = value;
-        }
-
-        using var process = Process.Start(start)!;
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
-        var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
-        await process.WaitForExitAsync(timeout.Token);
-        return new CtlRun(process.ExitCode, await stdout, await stderr);
+        var result = await ChildProcess.RunAsync(
+            "dotnet", [Path.Combine(AppContext.BaseDirectory, "relayctl.dll"), .. args], TimeSpan.FromSeconds(60), environment: environment);
+        return new CtlRun(result.ExitCode, result.Output, result.Errors);
     }
 
     private async Task<JsonElement> StatsAsync()

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Relay.MockApns;
 
 namespace Relay.Api.Tests;
@@ -40,14 +39,7 @@ public sealed class StartupTests : IDisposable
 
     private async Task<(int ExitCode, string Output)> RunRelayAsync(string? without, params (string Name, string Value)[] overrides)
     {
-        var relayDll = Path.Combine(AppContext.BaseDirectory, "Relay.Api.dll");
-        var start = new ProcessStartInfo("dotnet", [relayDll])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = AppContext.BaseDirectory,
-        };
-        var environment = new Dictionary<string, string>
+        var environment = new Dictionary<string, string?>
         {
             ["ASPNETCORE_ENVIRONMENT"] = "Production",
             ["ASPNETCORE_URLS"] = "http://127.0.0.1:0",
@@ -65,36 +57,13 @@ public sealed class StartupTests : IDisposable
 
         if (without is not null)
         {
-            environment.Remove(without);
+            // Removed, not just left out: the test process's own settings must not leak into the child.
+            environment[without] = null;
         }
 
-        foreach (var (name, value) in environment)
-        {
-            start.Environment[name] = value;
-        }
-
-        // The test process's own settings must not leak into the child.
-        start.Environment.Remove("ConnectionStrings__Relay");
-        if (environment.TryGetValue("ConnectionStrings__Relay", out var connection))
-        {
-            start.Environment["ConnectionStrings__Relay"] = connection;
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new Xunit.Sdk.XunitException("The relay kept running although a required setting was missing.");
-        }
-
-        return (process.ExitCode, await stdout + await stderr);
+        var result = await ChildProcess.RunAsync(
+            "dotnet", [Path.Combine(AppContext.BaseDirectory, "Relay.Api.dll")], TimeSpan.FromSeconds(60), environment: environment);
+        return (result.ExitCode, result.Output + result.Errors);
     }
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);

@@ -24,16 +24,12 @@ public sealed class AppOptions
     private ApnsPayload? _payload;
 
     /// <summary>The fixed part of this app's payloads, built once.</summary>
-    public ApnsPayload Payload => _payload ??= new ApnsPayload(
-        Alert.Title is { Length: > 0 } || Alert.Body is not null || Alert.LocKey is not null ? Alert.Title : AlertOptions.DefaultTitle,
-        Alert.Body, Alert.LocKey, string.IsNullOrEmpty(Sound) ? null : Sound);
+    public ApnsPayload Payload => _payload ??= ApnsPayload.ForFallbackAlert(Alert.Title, Alert.Body, Alert.LocKey, Sound);
 }
 
 public sealed class AlertOptions
 {
-    public const string DefaultTitle = "New message";
-
-    public string? Title { get; set; } = DefaultTitle;
+    public string? Title { get; set; } = ApnsPayload.DefaultTitle;
 
     public string? Body { get; set; }
 
