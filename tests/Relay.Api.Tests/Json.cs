@@ -25,6 +25,7 @@ public static class Json
     public static JsonElement Delivery(this JsonElement message, Guid deviceId) =>
         message.GetProperty("deliveries").EnumerateArray().Single(d => d.GetProperty("deviceId").GetGuid() == deviceId);
 
+    /// <summary>A random ciphertext, remembered as a secret no log may hold.</summary>
     public static string NewCiphertext(int bytes = 200) =>
-        Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(bytes));
+        LogCapture.Secret(Convert.ToBase64String(System.Security.Cryptography.RandomNumberGenerator.GetBytes(bytes)));
 }

@@ -108,7 +108,11 @@ public class RelayFactory : WebApplicationFactory<Program>, IAsyncLifetime
 
     public new async Task DisposeAsync()
     {
+        // The provider tokens this relay sent and its signing key join every secret the tests used: none may be in
+        // its logs, at whatever test they were written.
+        var providerTokens = Production.Notifications.Concat(Sandbox.Notifications).Select(n => n.ProviderToken).Distinct().ToList();
         await base.DisposeAsync();
+        Logs.AssertHoldsNoSecret([SigningKey, .. providerTokens]);
         await Production.DisposeAsync();
         await Sandbox.DisposeAsync();
         await Database.DisposeAsync();

@@ -17,7 +17,7 @@ public sealed record TestAccount(Guid AccountId, Key Key, HttpClient Client)
     }
 
     public string Sign(string challenge) =>
-        Convert.ToBase64String(SignatureAlgorithm.Ed25519.Sign(Key, Encoding.UTF8.GetBytes($"relay-auth-v1:{AccountId:D}:{challenge}")));
+        LogCapture.Secret(Convert.ToBase64String(SignatureAlgorithm.Ed25519.Sign(Key, Encoding.UTF8.GetBytes($"relay-auth-v1:{AccountId:D}:{challenge}"))));
 
     public async Task<HttpResponseMessage> RedeemAsync(string challenge, string signature)
     {
@@ -30,13 +30,13 @@ public sealed record TestAccount(Guid AccountId, Key Key, HttpClient Client)
         var challenge = await GetChallengeAsync();
         var response = await RedeemAsync(challenge.Challenge, Sign(challenge.Challenge));
         response.EnsureSuccessStatusCode();
-        return (await response.Content.ReadFromJsonAsync<TokenBody>())!.AccessToken;
+        return LogCapture.Secret((await response.Content.ReadFromJsonAsync<TokenBody>())!.AccessToken);
     }
 
     /// <summary>Registers a device with a fresh random token and returns its id and token.</summary>
     public async Task<(Guid DeviceId, string Token)> RegisterDeviceAsync(string topic = RelayFactory.ChatTopic, string environment = "production", string? token = null)
     {
-        token ??= Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+        token ??= LogCapture.Secret(Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)));
         var response = await Client.PostAsJsonAsync("/v1/devices", new { token, topic, environment });
         response.EnsureSuccessStatusCode();
         return ((await response.Content.ReadFromJsonAsync<DeviceBody>())!.DeviceId, token.ToLowerInvariant());
