@@ -57,9 +57,10 @@ dotnet "$MOCK_DLL" serve --certs "$CERTS" --host 127.0.0.1 --port "$MOCK_PORT" -
     --topics "$TOPIC" --no-record >"$WORK/mock.log" 2>&1 &
 pids+=($!)
 
+# A small connection pool: on 2 cores, 8 PostgreSQL backends serve more messages than 20 or 100 contending ones.
 ASPNETCORE_ENVIRONMENT=Production \
 ASPNETCORE_URLS="$RELAY" \
-ConnectionStrings__Relay="Host=127.0.0.1;Port=$PG_PORT;Database=$DATABASE;Username=relay;Maximum Pool Size=100" \
+ConnectionStrings__Relay="Host=127.0.0.1;Port=$PG_PORT;Database=$DATABASE;Username=relay;Maximum Pool Size=8" \
 Database__MigrateOnStartup=true \
 Apns__TeamId="$TEAM_ID" Apns__KeyId="$KEY_ID" \
 Apns__PrivateKeyPath="$CERTS/apns-key.p8" Apns__TrustedCaPath="$CERTS/ca.pem" \

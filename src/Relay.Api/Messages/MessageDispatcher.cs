@@ -29,15 +29,20 @@ public sealed partial class MessageDispatcher(
     public async Task<DispatchResult> SendAsync(SendMessageRequest request, CancellationToken cancellationToken)
     {
         var to = request.To!;
-        var recipients = new List<Recipient>(to.Count);
-        await foreach (var recipient in RecipientsQuery(db, [.. to]).WithCancellation(cancellationToken))
+        var found = new HashSet<Guid>();
+        var targets = new List<Target>();
+        await foreach (var row in RecipientsQuery(db, [.. to]).WithCancellation(cancellationToken))
         {
-            recipients.Add(recipient);
+            found.Add(row.AccountId);
+            if (row.DeviceId is { } deviceId)
+            {
+                targets.Add(new Target(deviceId, row.AccountId, row.Token!, row.Topic!, row.Environment!.Value, row.RegisteredAt!.Value));
+            }
         }
 
-        if (recipients.Count != to.Count)
+        if (found.Count != to.Count)
         {
-            return new DispatchResult(null, to.First(id => !recipients.Exists(r => r.Id == id)));
+            return new DispatchResult(null, to.First(id => !found.Contains(id)));
         }
 
         metrics.MessageAccepted(to.Count);
@@ -45,7 +50,6 @@ public sealed partial class MessageDispatcher(
         var now = time.GetUtcNow();
         long expiration = request.TtlSeconds is 0 ? 0 : now.ToUnixTimeSeconds() + (request.TtlSeconds ?? SendMessageRequest.MaxTtlSeconds);
         var payloads = new Dictionary<string, byte[]>(StringComparer.Ordinal);
-        var targets = recipients.SelectMany(r => r.Devices).ToList();
         var sends = new Task<Delivery>[targets.Count];
         for (var i = 0; i < targets.Count; i++)
         {
@@ -157,18 +161,16 @@ public sealed partial class MessageDispatcher(
     // One DbContext is not thread-safe: the concurrent sends take turns for their writes.
     private readonly SemaphoreSlim _writes = new(1, 1);
 
-    // All active devices of all recipients in one query (a LEFT JOIN on the partial index of active devices),
-    // compiled once rather than translated on every message.
-    private static readonly Func<RelayDbContext, Guid[], IAsyncEnumerable<Recipient>> RecipientsQuery = EF.CompileAsyncQuery(
-        (RelayDbContext db, Guid[] ids) => db.Accounts.AsNoTracking()
-            .Where(a => ids.Contains(a.Id))
-            .Select(a => new Recipient(
-                a.Id,
-                a.Devices.Where(d => d.InvalidatedAt == null)
-                    .Select(d => new Target(d.Id, a.Id, d.Token, d.Topic, d.Environment, d.RegisteredAt))
-                    .ToList())));
+    // All active devices of all recipients in one query: the recipients LEFT JOIN their active devices (the partial
+    // index), flat, so a recipient without devices still shows it exists. Compiled once, not translated per message.
+    private static readonly Func<RelayDbContext, Guid[], IAsyncEnumerable<RecipientRow>> RecipientsQuery = EF.CompileAsyncQuery(
+        (RelayDbContext db, Guid[] ids) =>
+            from a in db.Accounts.AsNoTracking()
+            where ids.Contains(a.Id)
+            from d in db.Devices.Where(d => d.AccountId == a.Id && d.InvalidatedAt == null).DefaultIfEmpty()
+            select new RecipientRow(a.Id, (Guid?)d!.Id, d.Token, d.Topic, (DeviceEnvironment?)d.Environment, (DateTimeOffset?)d.RegisteredAt));
 
-    private sealed record Recipient(Guid Id, List<Target> Devices);
+    private sealed record RecipientRow(Guid AccountId, Guid? DeviceId, string? Token, string? Topic, DeviceEnvironment? Environment, DateTimeOffset? RegisteredAt);
 
     private sealed record Target(Guid DeviceId, Guid AccountId, string Token, string Topic, DeviceEnvironment Environment, DateTimeOffset RegisteredAt);
 
