@@ -35,6 +35,8 @@ try
     builder.Services.AddApnsClient(builder.Configuration.GetSection(ApnsOptions.SectionName));
     builder.Services.AddSingleton<RelayMetrics>();
     builder.Services.AddScoped<MessageDispatcher>();
+    builder.Services.AddSingleton<RecipientLookup>();
+    builder.Services.AddHostedService(services => services.GetRequiredService<RecipientLookup>());
     builder.Services.AddSingleton<DeliverySuccesses>();
     builder.Services.AddHostedService(services => services.GetRequiredService<DeliverySuccesses>());
 

@@ -13,6 +13,7 @@ namespace Relay.Api.Messages;
 /// </summary>
 public sealed partial class MessageDispatcher(
     RelayDbContext db,
+    RecipientLookup recipients,
     ApnsClient apns,
     IOptions<RelayAppsOptions> apps,
     TimeProvider time,
@@ -29,22 +30,13 @@ public sealed partial class MessageDispatcher(
     public async Task<DispatchResult> SendAsync(SendMessageRequest request, CancellationToken cancellationToken)
     {
         var to = request.To!;
-        var found = new HashSet<Guid>();
-        var targets = new List<Target>();
-        await foreach (var row in RecipientsQuery(db, [.. to]).WithCancellation(cancellationToken))
-        {
-            found.Add(row.AccountId);
-            if (row.DeviceId is { } deviceId)
-            {
-                targets.Add(new Target(deviceId, row.AccountId, row.Token!, row.Topic!, row.Environment!.Value, row.RegisteredAt!.Value));
-            }
-        }
-
+        var found = await recipients.FindAsync(to, cancellationToken);
         if (found.Count != to.Count)
         {
-            return new DispatchResult(null, to.First(id => !found.Contains(id)));
+            return new DispatchResult(null, to.First(id => !found.ContainsKey(id)));
         }
 
+        var targets = to.SelectMany(id => found[id]).ToList();
         metrics.MessageAccepted(to.Count);
         var messageId = Guid.NewGuid();
         var now = time.GetUtcNow();
@@ -85,7 +77,7 @@ public sealed partial class MessageDispatcher(
         return new DispatchResult(new SendMessageResponse(messageId, deliveries), null);
     }
 
-    private async Task<Delivery> SendOneAsync(Target target, ApnsNotification notification, CancellationToken cancellationToken)
+    private async Task<Delivery> SendOneAsync(RecipientDevice target, ApnsNotification notification, CancellationToken cancellationToken)
     {
         ApnsResponse response;
         try
@@ -126,7 +118,7 @@ public sealed partial class MessageDispatcher(
     /// Marks the device invalid. A 410's timestamp only invalidates a registration older than it: a device that
     /// registered again after APNs saw the token die is alive.
     /// </summary>
-    private async Task InvalidateAsync(Target target, string reason, DateTimeOffset? invalidSince)
+    private async Task InvalidateAsync(RecipientDevice target, string reason, DateTimeOffset? invalidSince)
     {
         var now = time.GetUtcNow();
         var devices = db.Devices.Where(d => d.Id == target.DeviceId && d.InvalidatedAt == null);
@@ -161,18 +153,6 @@ public sealed partial class MessageDispatcher(
     // One DbContext is not thread-safe: the concurrent sends take turns for their writes.
     private readonly SemaphoreSlim _writes = new(1, 1);
 
-    // All active devices of all recipients in one query: the recipients LEFT JOIN their active devices (the partial
-    // index), flat, so a recipient without devices still shows it exists. Compiled once, not translated per message.
-    private static readonly Func<RelayDbContext, Guid[], IAsyncEnumerable<RecipientRow>> RecipientsQuery = EF.CompileAsyncQuery(
-        (RelayDbContext db, Guid[] ids) =>
-            from a in db.Accounts.AsNoTracking()
-            where ids.Contains(a.Id)
-            from d in db.Devices.Where(d => d.AccountId == a.Id && d.InvalidatedAt == null).DefaultIfEmpty()
-            select new RecipientRow(a.Id, (Guid?)d!.Id, d.Token, d.Topic, (DeviceEnvironment?)d.Environment, (DateTimeOffset?)d.RegisteredAt));
-
-    private sealed record RecipientRow(Guid AccountId, Guid? DeviceId, string? Token, string? Topic, DeviceEnvironment? Environment, DateTimeOffset? RegisteredAt);
-
-    private sealed record Target(Guid DeviceId, Guid AccountId, string Token, string Topic, DeviceEnvironment Environment, DateTimeOffset RegisteredAt);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Message {MessageId} for {Recipients} accounts: {Sent} of {Devices} devices sent")]
     private static partial void LogDispatched(ILogger logger, Guid messageId, int recipients, int devices, int sent);
