@@ -19,7 +19,7 @@ namespace Relay.Apns;
 /// throws <see cref="ApnsException"/> only when no answer came. It handles on its own what Apple asks of a provider:
 /// an ExpiredProviderToken renews the shared token (once) and retries once; IdleTimeout and UnrelatedKeyIdInToken
 /// move the request to a fresh connection; a reset or refused stream is retried once on a fresh connection with the
-/// same <c>apns-id</c>.
+/// same <c>apns-id</c>; after 503 Shutdown and TooManyProviderTokenUpdates later sends use a fresh connection.
 /// </remarks>
 public sealed partial class ApnsClient : IDisposable
 {
@@ -148,6 +148,11 @@ public sealed partial class ApnsClient : IDisposable
                         continue;
                     case ApnsRejectionReason.TooManyProviderTokenUpdates:
                         LogTokenUpdatesTooFrequent(_logger, notification.ApnsId);
+                        pool.Replace(connection);
+                        break;
+                    case ApnsRejectionReason.Shutdown:
+                        // This APNs server is going away: later sends go to a fresh connection. Not retried here, so
+                        // an outage never turns into a reconnect loop; the caller retries later, with backoff.
                         pool.Replace(connection);
                         break;
                     case ApnsRejectionReason.InvalidProviderToken or ApnsRejectionReason.Forbidden

@@ -253,6 +253,26 @@ public sealed class ApnsAnswerTests(MockApnsFixture apns) : IClassFixture<MockAp
     }
 
     [Fact]
+    public async Task ShutdownIsRetryLaterAndLaterSendsUseAFreshConnection()
+    {
+        await using var mock = await apns.StartMockAsync();
+        using var client = apns.CreateClient(mock, configure: o => o.ConnectionsPerEndpoint = 1);
+        Assert.True((await client.SendAsync(TestNotifications.For())).IsAccepted);
+        var firstConnection = Assert.Single(mock.Notifications).ConnectionId;
+        var notification = TestNotifications.For();
+        mock.Script(notification.DeviceToken, MockApnsBehavior.Reject(503, "Shutdown"));
+
+        var response = await client.SendAsync(notification);
+        var next = TestNotifications.For();
+        var after = await client.SendAsync(next);
+
+        Assert.Equal(ApnsOutcome.RetryLater, response.Outcome);
+        Assert.Equal(1, mock.Counters.RejectedFor("Shutdown"));
+        Assert.True(after.IsAccepted);
+        Assert.NotEqual(firstConnection, Assert.Single(mock.NotificationsFor(next.DeviceToken)).ConnectionId);
+    }
+
+    [Fact]
     public async Task IdleTimeoutOnTheFreshConnectionTooIsReturnedAfterOneMove()
     {
         await using var mock = await apns.StartMockAsync();
