@@ -123,25 +123,15 @@ internal static class PushCommand
     private static async Task<string> RecordAsync(RelayDbContext db, Device target, ApnsResponse response, CancellationToken cancellationToken)
     {
         var now = DateTimeOffset.UtcNow;
-        var device = db.Devices.Where(d => d.Id == target.Id);
         switch (response.Outcome)
         {
             case ApnsOutcome.Accepted:
-                await device.ExecuteUpdateAsync(set => set.SetProperty(d => d.LastSuccessAt, now), cancellationToken);
+                await db.Devices.RecordSuccessAsync([target.Id], now, cancellationToken);
                 return $"last success at {Text.Time(now)}";
             case ApnsOutcome.DeviceTokenInvalid or ApnsOutcome.DeviceTokenUnregistered:
                 var reason = response.ReasonText ?? "Unregistered";
-                var active = device.Where(d => d.InvalidatedAt == null);
-
-                // A 410's timestamp only invalidates a registration older than it.
-                if (response.Outcome == ApnsOutcome.DeviceTokenUnregistered && response.TokenInvalidatedAt is { } since)
-                {
-                    active = active.Where(d => d.RegisteredAt < since);
-                }
-
-                var invalidated = await active.ExecuteUpdateAsync(
-                    set => set.SetProperty(d => d.InvalidatedAt, now).SetProperty(d => d.InvalidReason, reason), cancellationToken);
-                return invalidated > 0 ? $"device invalidated ({reason})"
+                var since = response.Outcome == ApnsOutcome.DeviceTokenUnregistered ? response.TokenInvalidatedAt : null;
+                return await db.Devices.InvalidateAsync(target.Id, reason, since, now, cancellationToken) ? $"device invalidated ({reason})"
                     : target.InvalidatedAt is not null ? "device was already invalidated"
                     : $"device kept: it registered again after APNs's timestamp {Text.Time(response.TokenInvalidatedAt)}";
             default:

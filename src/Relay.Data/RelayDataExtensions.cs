@@ -6,13 +6,16 @@ namespace Relay.Data;
 /// <summary>Registers the relay's database and applies its migrations.</summary>
 public static class RelayDataExtensions
 {
-    /// <summary>Registers a pooled <see cref="RelayDbContext"/> on PostgreSQL.</summary>
-    public static IServiceCollection AddRelayData(this IServiceCollection services, string connectionString)
+    /// <summary>
+    /// Registers a pooled <see cref="RelayDbContext"/> on PostgreSQL; the connection string is read from the
+    /// services when the first context is made, so it can come from validated options.
+    /// </summary>
+    public static IServiceCollection AddRelayData(this IServiceCollection services, Func<IServiceProvider, string> connectionString)
     {
         ArgumentNullException.ThrowIfNull(services);
-        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        ArgumentNullException.ThrowIfNull(connectionString);
 
-        return services.AddDbContextPool<RelayDbContext>(options => options.UseRelayDatabase(connectionString));
+        return services.AddDbContextPool<RelayDbContext>((provider, options) => options.UseRelayDatabase(connectionString(provider)));
     }
 
     /// <summary>

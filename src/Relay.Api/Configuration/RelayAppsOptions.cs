@@ -8,6 +8,11 @@ public sealed class RelayAppsOptions
 {
     public List<AppOptions> Apps { get; set; } = [];
 
+    private int? _maxCiphertextLength;
+
+    /// <summary>The longest ciphertext (base64 characters, a multiple of 4) that fits the payload of every app.</summary>
+    public int MaxCiphertextLength => _maxCiphertextLength ??= Apps.Min(a => a.Payload.MaxCiphertextLength) / 4 * 4;
+
     /// <summary>The app configured for <paramref name="topic"/>, or <see langword="null"/>.</summary>
     public AppOptions? Find(string topic) => Apps.Find(a => string.Equals(a.Topic, topic, StringComparison.Ordinal));
 }

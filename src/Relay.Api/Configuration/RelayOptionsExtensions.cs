@@ -46,8 +46,7 @@ public static class RelayOptionsExtensions
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
-        services.AddDbContextPool<RelayDbContext>((sp, options) =>
-            options.UseRelayDatabase(sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString!));
+        services.AddRelayData(sp => sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.ConnectionString!);
         return builder;
     }
 

@@ -64,7 +64,7 @@ public sealed partial class DeliverySuccesses(IServiceScopeFactory scopes, TimeP
             {
                 await using var scope = scopes.CreateAsyncScope();
                 var db = scope.ServiceProvider.GetRequiredService<RelayDbContext>();
-                await db.Devices.Where(d => ids.Contains(d.Id)).ExecuteUpdateAsync(set => set.SetProperty(d => d.LastSuccessAt, now), cancellationToken);
+                await db.Devices.RecordSuccessAsync(ids, now, cancellationToken);
             }
             catch (Exception e) when (e is DbUpdateException or Npgsql.NpgsqlException or InvalidOperationException or TimeoutException)
             {

@@ -1,4 +1,3 @@
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Relay.Api.Configuration;
 using Relay.Api.Health;
@@ -25,7 +24,7 @@ public sealed partial class MessageDispatcher(
     public void Dispose() => _writes.Dispose();
 
     /// <summary>The longest ciphertext (base64 characters, a multiple of 4) that fits the payload of every app.</summary>
-    public int MaxCiphertextLength => apps.Value.Apps.Min(a => a.Payload.MaxCiphertextLength) / 4 * 4;
+    public int MaxCiphertextLength => apps.Value.MaxCiphertextLength;
 
     public async Task<DispatchResult> SendAsync(SendMessageRequest request, CancellationToken cancellationToken)
     {
@@ -120,26 +119,18 @@ public sealed partial class MessageDispatcher(
     /// </summary>
     private async Task InvalidateAsync(RecipientDevice target, string reason, DateTimeOffset? invalidSince)
     {
-        var now = time.GetUtcNow();
-        var devices = db.Devices.Where(d => d.Id == target.DeviceId && d.InvalidatedAt == null);
-        if (invalidSince is { } since)
-        {
-            devices = devices.Where(d => d.RegisteredAt < since);
-        }
-
-        int invalidated;
+        bool invalidated;
         await _writes.WaitAsync();
         try
         {
-            invalidated = await devices.ExecuteUpdateAsync(
-                set => set.SetProperty(d => d.InvalidatedAt, now).SetProperty(d => d.InvalidReason, reason));
+            invalidated = await db.Devices.InvalidateAsync(target.DeviceId, reason, invalidSince, time.GetUtcNow());
         }
         finally
         {
             _writes.Release();
         }
 
-        if (invalidated > 0)
+        if (invalidated)
         {
             metrics.DeviceInvalidated(reason);
             LogInvalidated(logger, target.DeviceId, target.Token[..8], reason);
