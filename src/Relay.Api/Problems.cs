@@ -32,4 +32,47 @@ public static class Problems
             ["maxCiphertextBytes"] = maxLength / 4 * 3,
         },
     };
+
+    public static ProblemDetails UnknownMessage(Guid messageId) => new()
+    {
+        Status = StatusCodes.Status404NotFound,
+        Title = "Unknown message",
+        Detail = $"You sent no message with the id {messageId:D}, or it is older than a day past its expiry.",
+    };
+
+    public static ProblemDetails BadIdempotencyKey() => new()
+    {
+        Status = StatusCodes.Status400BadRequest,
+        Title = "Invalid Idempotency-Key",
+        Detail = "The Idempotency-Key header must be given once, with 1 to 255 visible ASCII characters.",
+    };
+
+    public static ProblemDetails IdempotencyKeyReused() => new()
+    {
+        Status = StatusCodes.Status422UnprocessableEntity,
+        Title = "Idempotency-Key reused",
+        Detail = "An earlier message of yours used this Idempotency-Key with different recipients, ciphertext, ttlSeconds or collapseId. "
+            + "Use a new key for a new message.",
+    };
+
+    public static ProblemDetails AccountGone() => new()
+    {
+        Status = StatusCodes.Status401Unauthorized,
+        Title = "Account gone",
+        Detail = "The account this bearer token was issued to no longer exists.",
+    };
+
+    public static ProblemDetails Stopping() => new()
+    {
+        Status = StatusCodes.Status503ServiceUnavailable,
+        Title = "Relay stopping",
+        Detail = "This relay instance is shutting down and accepts no new messages; retry (with the same Idempotency-Key) in a moment.",
+    };
+
+    public static ProblemDetails DatabaseUnavailable(int retryAfterSeconds) => new()
+    {
+        Status = StatusCodes.Status503ServiceUnavailable,
+        Title = "Database unavailable",
+        Detail = $"The relay cannot reach its database right now. Nothing was changed; retry in {retryAfterSeconds} seconds.",
+    };
 }

@@ -1,8 +1,10 @@
+using System.Text.Json;
 using System.Text.Json.Serialization;
 using Relay.Api;
 using Relay.Api.Accounts;
 using Relay.Api.Auth;
 using Relay.Api.Configuration;
+using Relay.Api.Deliveries;
 using Relay.Api.Devices;
 using Relay.Api.Health;
 using Relay.Api.Messages;
@@ -26,7 +28,11 @@ try
     builder.Services.AddProblemDetails();
     builder.Services.AddValidation();
     // Numbers must be JSON numbers: "60" is not a ttl.
-    builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.NumberHandling = JsonNumberHandling.Strict);
+    builder.Services.ConfigureHttpJsonOptions(json =>
+    {
+        json.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
+        json.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
+    });
     builder.Services.AddRelayOpenApi();
     builder.Services.AddBearerTokens();
     builder.Services.AddRelayRateLimits(builder.Configuration);
@@ -34,11 +40,7 @@ try
     builder.Services.AddSingleton(TimeProvider.System);
     builder.Services.AddApnsClient(builder.Configuration.GetSection(ApnsOptions.SectionName));
     builder.Services.AddSingleton<RelayMetrics>();
-    builder.Services.AddScoped<MessageDispatcher>();
-    builder.Services.AddSingleton<RecipientLookup>();
-    builder.Services.AddHostedService(services => services.GetRequiredService<RecipientLookup>());
-    builder.Services.AddSingleton<DeliverySuccesses>();
-    builder.Services.AddHostedService(services => services.GetRequiredService<DeliverySuccesses>());
+    builder.AddRelayDelivery();
 
     var app = builder.Build();
     await app.MigrateIfConfiguredAsync();

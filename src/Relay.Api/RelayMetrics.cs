@@ -1,4 +1,5 @@
 using System.Diagnostics.Metrics;
+using Relay.Data;
 
 namespace Relay.Api;
 
@@ -10,6 +11,11 @@ public sealed class RelayMetrics
     private readonly Counter<long> _messages;
     private readonly Counter<long> _deliveries;
     private readonly Counter<long> _invalidated;
+    private readonly Counter<long> _attempts;
+    private readonly Counter<long> _held;
+    private readonly Counter<long> _takenOver;
+    private long _due;
+    private double _oldestDueSeconds;
 
     public RelayMetrics(IMeterFactory meterFactory)
     {
@@ -18,13 +24,32 @@ public sealed class RelayMetrics
         _messages = meter.CreateCounter<long>("relay.messages.accepted", "{message}", "Messages accepted for delivery.");
         _deliveries = meter.CreateCounter<long>("relay.deliveries", "{delivery}", "Deliveries to devices by status and APNs reason.");
         _invalidated = meter.CreateCounter<long>("relay.devices.invalidated", "{device}", "Devices marked invalid after APNs's answer, by reason.");
+        _attempts = meter.CreateCounter<long>("relay.delivery.attempts", "{attempt}", "APNs attempts by the delivery's resulting status and APNs reason.");
+        _held = meter.CreateCounter<long>("relay.delivery.attempts.held", "{attempt}", "Attempts held back while APNs was failing.");
+        _takenOver = meter.CreateCounter<long>("relay.delivery.leases.taken_over", "{delivery}", "Deliveries taken over after another instance's lease ran out.");
+        meter.CreateObservableGauge("relay.delivery.due", () => Volatile.Read(ref _due), "{delivery}", "Deliveries due and waiting for an attempt.");
+        meter.CreateObservableGauge("relay.delivery.oldest_due_age", () => Volatile.Read(ref _oldestDueSeconds), "s", "How long the oldest due delivery has waited.");
     }
 
     public void MessageAccepted(int recipients) =>
         _messages.Add(1, new KeyValuePair<string, object?>("recipients", recipients == 1 ? "1" : "many"));
 
-    public void Delivery(string status, string? reason) =>
-        _deliveries.Add(1, new KeyValuePair<string, object?>("status", status), new KeyValuePair<string, object?>("reason", reason ?? "none"));
+    /// <summary>A delivery reached a final status.</summary>
+    public void Delivery(DeliveryStatus status, string? reason) =>
+        _deliveries.Add(1, new KeyValuePair<string, object?>("status", status.ToText()), new KeyValuePair<string, object?>("reason", reason ?? "none"));
+
+    public void Attempt(DeliveryStatus status, string? reason) =>
+        _attempts.Add(1, new KeyValuePair<string, object?>("status", status.ToText()), new KeyValuePair<string, object?>("reason", reason ?? "none"));
+
+    public void AttemptHeld() => _held.Add(1);
+
+    public void LeasesTakenOver(int count) => _takenOver.Add(count);
+
+    public void Backlog(long due, TimeSpan oldestAge)
+    {
+        Volatile.Write(ref _due, due);
+        Volatile.Write(ref _oldestDueSeconds, oldestAge.TotalSeconds);
+    }
 
     public void DeviceInvalidated(string reason) =>
         _invalidated.Add(1, new KeyValuePair<string, object?>("reason", reason));

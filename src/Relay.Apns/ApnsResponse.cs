@@ -23,6 +23,9 @@ public sealed record ApnsResponse
     /// </summary>
     public DateTimeOffset? TokenInvalidatedAt { get; init; }
 
+    /// <summary>How long APNs asked the sender to wait (a <c>Retry-After</c> header), when it said so.</summary>
+    public TimeSpan? RetryAfter { get; init; }
+
     /// <summary>Whether APNs accepted the notification.</summary>
     public bool IsAccepted => StatusCode == 200;
 

@@ -119,25 +119,30 @@ internal static class PushCommand
         return RelayCtl.Failure;
     }
 
-    /// <summary>What the relay would write back (MessageDispatcher): a success, or a dead token's invalidation.</summary>
+    /// <summary>
+    /// What the relay itself writes back, judged by the same <see cref="DeliveryPolicy"/>: a success, or a dead
+    /// token's invalidation.
+    /// </summary>
     private static async Task<string> RecordAsync(RelayDbContext db, Device target, ApnsResponse response, CancellationToken cancellationToken)
     {
         var now = DateTimeOffset.UtcNow;
-        switch (response.Outcome)
+        var verdict = Policy.Judge(response, attempts: 1, now, retryUntil: now);
+        switch (verdict.Device)
         {
-            case ApnsOutcome.Accepted:
+            case DeviceVerdictKind.Succeeded:
                 await db.Devices.RecordSuccessAsync([target.Id], now, cancellationToken);
                 return $"last success at {Text.Time(now)}";
-            case ApnsOutcome.DeviceTokenInvalid or ApnsOutcome.DeviceTokenUnregistered:
-                var reason = response.ReasonText ?? "Unregistered";
-                var since = response.Outcome == ApnsOutcome.DeviceTokenUnregistered ? response.TokenInvalidatedAt : null;
-                return await db.Devices.InvalidateAsync(target.Id, reason, since, now, cancellationToken) ? $"device invalidated ({reason})"
+            case DeviceVerdictKind.Invalidate:
+                return await DeliveryPolicy.InvalidateIfDeadAsync(db.Devices, target.Id, verdict, now, cancellationToken) ? $"device invalidated ({verdict.Reason})"
                     : target.InvalidatedAt is not null ? "device was already invalidated"
                     : $"device kept: it registered again after APNs's timestamp {Text.Time(response.TokenInvalidatedAt)}";
             default:
                 return $"nothing: {response.Outcome} does not change the device";
         }
     }
+
+    // Only the device side of the verdict matters for a single test push, so the retry delays are never used.
+    private static readonly DeliveryPolicy Policy = new(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(5));
 
     private static string EnvironmentName(ApnsEnvironment environment) => environment == ApnsEnvironment.Sandbox ? "sandbox" : "production";
 

@@ -38,7 +38,4 @@ public sealed class Device
 
     /// <summary>APNs's reason for the invalidation, such as <c>Unregistered</c>.</summary>
     public string? InvalidReason { get; set; }
-
-    /// <summary>Whether pushes may be sent to this device. Not mapped: query <c>InvalidatedAt == null</c>.</summary>
-    public bool IsActive => InvalidatedAt is null;
 }

@@ -17,7 +17,6 @@ internal sealed class DeviceConfiguration : IEntityTypeConfiguration<Device>
         });
 
         builder.HasKey(d => d.Id);
-        builder.Ignore(d => d.IsActive);
 
         builder.Property(d => d.Token).HasMaxLength(Device.TokenMaxLength);
         builder.Property(d => d.Topic).HasMaxLength(Device.TopicMaxLength);

@@ -7,15 +7,18 @@ namespace Relay.Data;
 public static class RelayDataExtensions
 {
     /// <summary>
-    /// Registers a pooled <see cref="RelayDbContext"/> on PostgreSQL; the connection string is read from the
-    /// services when the first context is made, so it can come from validated options.
+    /// Registers a pooled <see cref="RelayDbContext"/> on PostgreSQL, both scoped (for request handlers) and through
+    /// <see cref="IDbContextFactory{TContext}"/> (for background work, which makes its own short-lived contexts); the
+    /// connection string is read from the services when the first context is made, so it can come from validated
+    /// options.
     /// </summary>
     public static IServiceCollection AddRelayData(this IServiceCollection services, Func<IServiceProvider, string> connectionString)
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(connectionString);
 
-        return services.AddDbContextPool<RelayDbContext>((provider, options) => options.UseRelayDatabase(connectionString(provider)));
+        services.AddPooledDbContextFactory<RelayDbContext>((provider, options) => options.UseRelayDatabase(connectionString(provider)));
+        return services.AddScoped(provider => provider.GetRequiredService<IDbContextFactory<RelayDbContext>>().CreateDbContext());
     }
 
     /// <summary>

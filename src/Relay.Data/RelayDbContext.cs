@@ -15,6 +15,12 @@ public sealed class RelayDbContext(DbContextOptions<RelayDbContext> options) : D
     /// <summary>Registered device tokens.</summary>
     public DbSet<Device> Devices => Set<Device>();
 
+    /// <summary>Accepted messages, kept while their deliveries need them.</summary>
+    public DbSet<Message> Messages => Set<Message>();
+
+    /// <summary>One message to one device each.</summary>
+    public DbSet<Delivery> Deliveries => Set<Delivery>();
+
     /// <summary>Outstanding sign-in challenges.</summary>
     public DbSet<AuthChallenge> AuthChallenges => Set<AuthChallenge>();
 

@@ -91,18 +91,23 @@ public sealed class DeviceLifecycleTests(RelayFactory relay) : IClassFixture<Rel
     }
 
     [Fact]
-    public async Task TokenRegisteredByAnotherAccountMovesToIt()
+    public async Task TokenRegisteredByAnotherAccountMovesToItAsANewDevice()
     {
         var caller = await relay.CreateAccountAsync();
         var oldOwner = await relay.CreateAccountAsync();
         var newOwner = await relay.CreateAccountAsync();
-        var (deviceId, token) = await oldOwner.RegisterDeviceAsync();
+        var (oldDeviceId, token) = await oldOwner.RegisterDeviceAsync();
+        var before = await caller.SendMessageAsync(new { to = new[] { oldOwner.AccountId }, ciphertext = Json.NewCiphertext() });
 
         var moved = await newOwner.Client.PostAsJsonAsync("/v1/devices", new { token, topic = RelayFactory.ChatTopic, environment = "sandbox" });
 
-        Assert.Equal(HttpStatusCode.OK, moved.StatusCode);
-        Assert.Equal(deviceId, (await moved.ReadJsonAsync()).GetProperty("deviceId").GetGuid());
+        Assert.Equal(HttpStatusCode.Created, moved.StatusCode);
+        var deviceId = (await moved.ReadJsonAsync()).GetProperty("deviceId").GetGuid();
+        Assert.NotEqual(oldDeviceId, deviceId);
         Assert.Empty(await oldOwner.ListDevicesAsync());
+        // The old device's deliveries went with it: no history crosses accounts.
+        Assert.Equal(0, await relay.Database.CountAsync($"deliveries WHERE device_id = '{oldDeviceId}'"));
+        Assert.Equal(1, await relay.Database.CountAsync($"messages WHERE id = '{before.GetProperty("messageId").GetGuid()}'"));
         var listed = Assert.Single(await newOwner.ListDevicesAsync());
         Assert.Equal("sandbox", listed.GetProperty("environment").GetString());
 
@@ -111,6 +116,7 @@ public sealed class DeviceLifecycleTests(RelayFactory relay) : IClassFixture<Rel
         var toNew = await caller.SendMessageAsync(new { to = new[] { newOwner.AccountId }, ciphertext = Json.NewCiphertext() });
         Assert.Equal("sent", toNew.Delivery(deviceId).GetProperty("status").GetString());
         Assert.Single(relay.Sandbox.NotificationsFor(token));
+        Assert.Single(relay.Production.NotificationsFor(token));
     }
 
     [Fact]

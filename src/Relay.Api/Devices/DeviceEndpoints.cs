@@ -31,19 +31,31 @@ public static class DeviceEndpoints
         var token = request.Token!.ToLowerInvariant();
         var environment = request.Environment == "sandbox" ? DeviceEnvironment.Sandbox : DeviceEnvironment.Production;
 
-        // One statement, so concurrent registrations of the same (token, topic) cannot race: a known pair moves to
-        // this account, is registered anew and loses any earlier invalidation.
-        var result = await db.Database.SqlQuery<UpsertResult>($"""
-            INSERT INTO devices (id, account_id, token, topic, environment, registered_at)
-            VALUES ({Guid.CreateVersion7()}, {user.AccountId()}, {token}, {request.Topic}, {environment.ToString().ToLowerInvariant()}, {time.GetUtcNow()})
-            ON CONFLICT (token, topic) DO UPDATE SET
-                account_id = EXCLUDED.account_id,
-                environment = EXCLUDED.environment,
-                registered_at = EXCLUDED.registered_at,
-                invalidated_at = NULL,
-                invalid_reason = NULL
-            RETURNING id AS "Id", (xmax = 0) AS "Inserted"
-            """).ToListAsync(cancellationToken);
+        // A token another account registered moves: that device is deleted with its pending deliveries and this
+        // account gets a new one, so no history or id crosses accounts. A token this account registered again keeps
+        // its device, registered anew and without any earlier invalidation. The upsert leaves another account's row
+        // alone, so a registration racing this one from elsewhere makes the loop go round once more.
+        var accountId = user.AccountId();
+        List<UpsertResult> result;
+        do
+        {
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
+            await db.Devices.Where(d => d.Token == token && d.Topic == request.Topic && d.AccountId != accountId).ExecuteDeleteAsync(cancellationToken);
+            result = await db.Database.SqlQuery<UpsertResult>($"""
+                INSERT INTO devices (id, account_id, token, topic, environment, registered_at)
+                VALUES ({Guid.CreateVersion7()}, {accountId}, {token}, {request.Topic}, {environment.ToString().ToLowerInvariant()}, {time.GetUtcNow()})
+                ON CONFLICT (token, topic) DO UPDATE SET
+                    environment = EXCLUDED.environment,
+                    registered_at = EXCLUDED.registered_at,
+                    invalidated_at = NULL,
+                    invalid_reason = NULL
+                WHERE devices.account_id = EXCLUDED.account_id
+                RETURNING id AS "Id", (xmax = 0) AS "Inserted"
+                """).ToListAsync(cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+        }
+        while (result.Count == 0);
+
         var device = new DeviceResponse(result[0].Id);
         return result[0].Inserted ? TypedResults.Created($"/v1/devices/{device.DeviceId}", device) : TypedResults.Ok(device);
     }

@@ -77,7 +77,7 @@ public sealed class RecipientLookup(IServiceScopeFactory scopes) : BackgroundSer
 
                     if (row.DeviceId is { } deviceId)
                     {
-                        devices.Add(new RecipientDevice(deviceId, row.AccountId, row.Token!, row.Topic!, row.Environment!.Value, row.RegisteredAt!.Value));
+                        devices.Add(new RecipientDevice(deviceId, row.AccountId, row.Token!, row.Topic!, row.Environment!.Value));
                     }
                 }
             }
@@ -112,12 +112,12 @@ public sealed class RecipientLookup(IServiceScopeFactory scopes) : BackgroundSer
             from a in db.Accounts.AsNoTracking()
             where ids.Contains(a.Id)
             from d in db.Devices.Where(d => d.AccountId == a.Id && d.InvalidatedAt == null).DefaultIfEmpty()
-            select new RecipientRow(a.Id, (Guid?)d!.Id, d.Token, d.Topic, (DeviceEnvironment?)d.Environment, (DateTimeOffset?)d.RegisteredAt));
+            select new RecipientRow(a.Id, (Guid?)d!.Id, d.Token, d.Topic, (DeviceEnvironment?)d.Environment));
 
     private sealed record Lookup(IReadOnlyCollection<Guid> AccountIds, TaskCompletionSource<Dictionary<Guid, List<RecipientDevice>>> Answer);
 
-    private sealed record RecipientRow(Guid AccountId, Guid? DeviceId, string? Token, string? Topic, DeviceEnvironment? Environment, DateTimeOffset? RegisteredAt);
+    private sealed record RecipientRow(Guid AccountId, Guid? DeviceId, string? Token, string? Topic, DeviceEnvironment? Environment);
 }
 
 /// <summary>An active device of a recipient, as the lookup found it.</summary>
-public sealed record RecipientDevice(Guid DeviceId, Guid AccountId, string Token, string Topic, DeviceEnvironment Environment, DateTimeOffset RegisteredAt);
+public sealed record RecipientDevice(Guid DeviceId, Guid AccountId, string Token, string Topic, DeviceEnvironment Environment);

@@ -51,20 +51,3 @@ public sealed record SendMessageRequest : IValidatableObject
         }
     }
 }
-
-public sealed record SendMessageResponse(Guid MessageId, IReadOnlyList<Delivery> Deliveries);
-
-/// <summary>What happened to the message on one device.</summary>
-/// <param name="AccountId">The recipient.</param>
-/// <param name="DeviceId">The recipient's device.</param>
-/// <param name="Status"><c>sent</c>, <c>retrying</c> or <c>failed</c>.</param>
-/// <param name="ApnsId">The <c>apns-id</c> of the request, when one was made.</param>
-/// <param name="Reason">APNs's own reason string, when APNs gave one.</param>
-public sealed record Delivery(Guid AccountId, Guid DeviceId, string Status, Guid? ApnsId, string? Reason);
-
-public static class DeliveryStatus
-{
-    public const string Sent = "sent";
-    public const string Retrying = "retrying";
-    public const string Failed = "failed";
-}

@@ -80,6 +80,79 @@ namespace Relay.Data.Migrations
                         });
                 });
 
+            modelBuilder.Entity("Relay.Data.Delivery", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<Guid>("AccountId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("account_id");
+
+                    b.Property<int>("Attempts")
+                        .HasColumnType("integer")
+                        .HasColumnName("attempts");
+
+                    b.Property<Guid>("DeviceId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("device_id");
+
+                    b.Property<Guid?>("LeaseOwner")
+                        .HasColumnType("uuid")
+                        .HasColumnName("lease_owner");
+
+                    b.Property<DateTimeOffset?>("LeaseUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("lease_until");
+
+                    b.Property<Guid>("MessageId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("message_id");
+
+                    b.Property<DateTimeOffset>("NextAttemptAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("next_attempt_at");
+
+                    b.Property<int>("Ordinal")
+                        .HasColumnType("integer")
+                        .HasColumnName("ordinal");
+
+                    b.Property<string>("Reason")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("reason");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)")
+                        .HasColumnName("status");
+
+                    b.Property<DateTimeOffset>("UpdatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("updated_at");
+
+                    b.HasKey("Id")
+                        .HasName("pk_deliveries");
+
+                    b.HasIndex("DeviceId")
+                        .HasDatabaseName("ix_deliveries_device_id");
+
+                    b.HasIndex("MessageId")
+                        .HasDatabaseName("ix_deliveries_message_id");
+
+                    b.HasIndex("NextAttemptAt")
+                        .HasDatabaseName("ix_deliveries_due")
+                        .HasFilter("status = 'retrying'");
+
+                    b.ToTable("deliveries", null, t =>
+                        {
+                            t.HasCheckConstraint("ck_deliveries_status", "status IN ('retrying', 'sent', 'delivered', 'failed')");
+                        });
+                });
+
             modelBuilder.Entity("Relay.Data.Device", b =>
                 {
                     b.Property<Guid>("Id")
@@ -148,6 +221,69 @@ namespace Relay.Data.Migrations
                         });
                 });
 
+            modelBuilder.Entity("Relay.Data.Message", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid")
+                        .HasColumnName("id");
+
+                    b.Property<long>("ApnsExpiration")
+                        .HasColumnType("bigint")
+                        .HasColumnName("apns_expiration");
+
+                    b.Property<string>("Ciphertext")
+                        .HasColumnType("text")
+                        .HasColumnName("ciphertext");
+
+                    b.Property<string>("CollapseId")
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)")
+                        .HasColumnName("collapse_id");
+
+                    b.Property<DateTimeOffset>("CreatedAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("created_at");
+
+                    b.Property<DateTimeOffset>("ExpiresAt")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("expires_at");
+
+                    b.Property<string>("IdempotencyKey")
+                        .HasMaxLength(255)
+                        .HasColumnType("character varying(255)")
+                        .HasColumnName("idempotency_key");
+
+                    b.Property<byte[]>("RequestHash")
+                        .HasColumnType("bytea")
+                        .HasColumnName("request_hash");
+
+                    b.Property<DateTimeOffset>("RetryUntil")
+                        .HasColumnType("timestamp with time zone")
+                        .HasColumnName("retry_until");
+
+                    b.Property<Guid?>("SenderAccountId")
+                        .HasColumnType("uuid")
+                        .HasColumnName("sender_account_id");
+
+                    b.HasKey("Id")
+                        .HasName("pk_messages");
+
+                    b.HasIndex("CreatedAt")
+                        .HasDatabaseName("ix_messages_created_at")
+                        .HasFilter("idempotency_key IS NOT NULL");
+
+                    b.HasIndex("ExpiresAt")
+                        .HasDatabaseName("ix_messages_expires_at");
+
+                    b.HasIndex("SenderAccountId", "IdempotencyKey")
+                        .IsUnique()
+                        .HasDatabaseName("ix_messages_sender_account_id_idempotency_key")
+                        .HasFilter("idempotency_key IS NOT NULL");
+
+                    b.ToTable("messages", (string)null);
+                });
+
             modelBuilder.Entity("Relay.Data.AuthChallenge", b =>
                 {
                     b.HasOne("Relay.Data.Account", null)
@@ -156,6 +292,23 @@ namespace Relay.Data.Migrations
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired()
                         .HasConstraintName("fk_auth_challenges_accounts_account_id");
+                });
+
+            modelBuilder.Entity("Relay.Data.Delivery", b =>
+                {
+                    b.HasOne("Relay.Data.Device", null)
+                        .WithMany()
+                        .HasForeignKey("DeviceId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_deliveries_devices_device_id");
+
+                    b.HasOne("Relay.Data.Message", null)
+                        .WithMany("Deliveries")
+                        .HasForeignKey("MessageId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired()
+                        .HasConstraintName("fk_deliveries_messages_message_id");
                 });
 
             modelBuilder.Entity("Relay.Data.Device", b =>
@@ -168,9 +321,23 @@ namespace Relay.Data.Migrations
                         .HasConstraintName("fk_devices_accounts_account_id");
                 });
 
+            modelBuilder.Entity("Relay.Data.Message", b =>
+                {
+                    b.HasOne("Relay.Data.Account", null)
+                        .WithMany()
+                        .HasForeignKey("SenderAccountId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .HasConstraintName("fk_messages_accounts_sender_account_id");
+                });
+
             modelBuilder.Entity("Relay.Data.Account", b =>
                 {
                     b.Navigation("Devices");
+                });
+
+            modelBuilder.Entity("Relay.Data.Message", b =>
+                {
+                    b.Navigation("Deliveries");
                 });
 #pragma warning restore 612, 618
         }

@@ -1,0 +1,27 @@
+using Relay.Data;
+
+namespace Relay.Api.Messages;
+
+/// <summary>The answer to <c>POST /v1/messages</c>: the message id and one delivery per target device.</summary>
+public sealed record SendMessageResponse(Guid MessageId, IReadOnlyList<DeliveryResult> Deliveries);
+
+/// <summary>What happened to the message on one device.</summary>
+/// <param name="AccountId">The recipient.</param>
+/// <param name="DeviceId">The recipient's device.</param>
+/// <param name="Status"><c>delivered</c>, <c>sent</c>, <c>retrying</c> or <c>failed</c>.</param>
+/// <param name="ApnsId">The <c>apns-id</c> of every attempt of this delivery.</param>
+/// <param name="Reason">APNs's own reason string when APNs gave one, or <c>Expired</c>.</param>
+public sealed record DeliveryResult(Guid AccountId, Guid DeviceId, DeliveryStatus Status, Guid ApnsId, string? Reason);
+
+/// <summary>The answer to <c>GET /v1/messages/{messageId}</c>.</summary>
+public sealed record MessageState(Guid MessageId, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, IReadOnlyList<DeliveryState> Deliveries);
+
+/// <summary>One delivery's current state.</summary>
+/// <param name="AccountId">The recipient.</param>
+/// <param name="DeviceId">The recipient's device.</param>
+/// <param name="Status"><c>delivered</c>, <c>sent</c>, <c>retrying</c> or <c>failed</c>; it only moves forward.</param>
+/// <param name="ApnsId">The <c>apns-id</c> of every attempt.</param>
+/// <param name="Reason">APNs's reason of the last answer, or <c>Expired</c>.</param>
+/// <param name="Attempts">APNs requests made so far.</param>
+/// <param name="UpdatedAt">When the state last changed.</param>
+public sealed record DeliveryState(Guid AccountId, Guid DeviceId, DeliveryStatus Status, Guid ApnsId, string? Reason, int Attempts, DateTimeOffset UpdatedAt);

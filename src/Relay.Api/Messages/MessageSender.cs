@@ -1,0 +1,265 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+using Relay.Api.Configuration;
+using Relay.Api.Deliveries;
+using Relay.Data;
+
+namespace Relay.Api.Messages;
+
+/// <summary>
+/// Accepts a message: finds the recipients' active devices, commits the message and one delivery per device (group
+/// commit) before anything is sent, makes every first attempt at once and answers within
+/// <c>Delivery:AnswerTimeout</c> — what has not finished by then is <c>retrying</c> and goes on in the background.
+/// A repeat under the same <c>Idempotency-Key</c> answers with the first message and sends nothing again.
+/// </summary>
+public sealed partial class MessageSender(
+    RecipientLookup recipients,
+    MessageIntake intake,
+    DeliveryAttempts attempts,
+    IDbContextFactory<RelayDbContext> contexts,
+    IOptions<RelayAppsOptions> apps,
+    IOptions<DeliveryOptions> options,
+    RelayInstance instance,
+    RelayMetrics metrics,
+    TimeProvider time,
+    ILogger<MessageSender> logger)
+{
+    private readonly ConcurrentDictionary<(Guid, string), Task> _accepting = new();
+
+    /// <summary>The longest ciphertext (base64 characters, a multiple of 4) that fits the payload of every app.</summary>
+    public int MaxCiphertextLength => apps.Value.MaxCiphertextLength;
+
+    public async Task<SendOutcome> SendAsync(Guid senderId, SendMessageRequest request, string? idempotencyKey, CancellationToken cancellationToken)
+    {
+        if (idempotencyKey is null)
+        {
+            return await AcceptAsync(senderId, request, null, null, cancellationToken);
+        }
+
+        var hash = RequestHash(request);
+        while (true)
+        {
+            if (await FindRepeatAsync(senderId, idempotencyKey, hash, cancellationToken) is { } repeat)
+            {
+                return repeat;
+            }
+
+            // One acceptance per key at a time in this process; across instances the unique index decides.
+            var accepting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (!_accepting.TryAdd((senderId, idempotencyKey), accepting.Task))
+            {
+                if (_accepting.TryGetValue((senderId, idempotencyKey), out var first))
+                {
+                    await first.WaitAsync(cancellationToken);
+                }
+
+                continue;
+            }
+
+            try
+            {
+                return await AcceptAsync(senderId, request, idempotencyKey, hash, cancellationToken);
+            }
+            finally
+            {
+                _accepting.TryRemove((senderId, idempotencyKey), out _);
+                accepting.TrySetResult();
+            }
+        }
+    }
+
+    public async Task<MessageState?> FindAsync(Guid senderId, Guid messageId, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var message = await db.Messages.AsNoTracking()
+            .Where(m => m.Id == messageId && m.SenderAccountId == senderId)
+            .Select(m => new { m.Id, m.CreatedAt, m.ExpiresAt })
+            .SingleOrDefaultAsync(cancellationToken);
+        if (message is null)
+        {
+            return null;
+        }
+
+        var deliveries = await db.Deliveries.AsNoTracking()
+            .Where(d => d.MessageId == messageId)
+            .OrderBy(d => d.Ordinal)
+            .Select(d => new DeliveryState(d.AccountId, d.DeviceId, d.Status, d.Id, d.Reason, d.Attempts, d.UpdatedAt))
+            .ToListAsync(cancellationToken);
+        return new MessageState(message.Id, message.CreatedAt, message.ExpiresAt, deliveries);
+    }
+
+    private async Task<SendOutcome> AcceptAsync(Guid senderId, SendMessageRequest request, string? key, byte[]? hash, CancellationToken cancellationToken)
+    {
+        var to = request.To!;
+        var found = await recipients.FindAsync(to, cancellationToken);
+        if (found.Count != to.Count)
+        {
+            return SendOutcome.UnknownAccount(to.First(id => !found.ContainsKey(id)));
+        }
+
+        var now = time.GetUtcNow();
+        var delivery = options.Value;
+        var ttl = request.TtlSeconds ?? SendMessageRequest.MaxTtlSeconds;
+        var expiresAt = now.AddSeconds(ttl);
+        var message = new Message
+        {
+            Id = Guid.CreateVersion7(now),
+            SenderAccountId = senderId,
+            CreatedAt = now,
+            ExpiresAt = expiresAt,
+            RetryUntil = ttl == 0 ? now + delivery.ImmediateRetryWindow : expiresAt,
+            ApnsExpiration = ttl == 0 ? 0 : expiresAt.ToUnixTimeSeconds(),
+            CollapseId = request.CollapseId,
+            IdempotencyKey = key,
+            RequestHash = hash,
+        };
+
+        var targets = to.SelectMany(id => found[id]).ToList();
+        message.Ciphertext = targets.Count > 0 ? request.Ciphertext : null;
+        var leaseUntil = now + delivery.LeaseTimeout;
+        var rows = targets.Select((target, i) => new Relay.Data.Delivery
+        {
+            Id = Guid.NewGuid(),
+            MessageId = message.Id,
+            Ordinal = i,
+            AccountId = target.AccountId,
+            DeviceId = target.DeviceId,
+            Status = DeliveryStatus.Retrying,
+            NextAttemptAt = now,
+            LeaseOwner = instance.Id,
+            LeaseUntil = leaseUntil,
+            UpdatedAt = now,
+        }).ToList();
+
+        // Durable before anything is sent or answered.
+        var accepted = await intake.AcceptAsync(new NewMessage(message, rows));
+        if (!accepted.Messages.Contains(message.Id))
+        {
+            return key is not null && await FindRepeatAsync(senderId, key, hash!, cancellationToken) is { } repeat
+                ? repeat
+                : SendOutcome.SenderGone;
+        }
+
+        metrics.MessageAccepted(to.Count);
+        var payloads = new Dictionary<string, ReadOnlyMemory<byte>>(StringComparer.Ordinal);
+        var firstAttempts = new List<(int Index, Task<AttemptResult> Attempt)>(rows.Count);
+        for (var i = 0; i < rows.Count; i++)
+        {
+            if (!accepted.Deliveries.Contains(rows[i].Id))
+            {
+                continue;
+            }
+
+            var target = targets[i];
+            ReadOnlyMemory<byte>? payload = null;
+            if (apps.Value.Find(target.Topic) is { } app)
+            {
+                if (!payloads.TryGetValue(target.Topic, out var built))
+                {
+                    payloads[target.Topic] = built = app.Payload.Build(request.Ciphertext!, message.Id);
+                }
+
+                payload = built;
+            }
+
+            var claim = new ClaimedDelivery(rows[i].Id, message.Id, target.AccountId, target.DeviceId, 0, false,
+                message.Ciphertext, message.CollapseId, message.ApnsExpiration, message.RetryUntil,
+                target.Token, target.Topic, target.Environment, null);
+            firstAttempts.Add((i, attempts.Start(claim, payload)));
+        }
+
+        if (firstAttempts.Count > 0)
+        {
+            await Task.WhenAny(Task.WhenAll(firstAttempts.Select(a => a.Attempt)), Task.Delay(delivery.AnswerTimeout, time, CancellationToken.None));
+        }
+
+        var results = new List<DeliveryResult>(firstAttempts.Count);
+        var sent = 0;
+        foreach (var (index, attempt) in firstAttempts)
+        {
+            var row = rows[index];
+            var result = attempt.IsCompletedSuccessfully ? attempt.Result : null;
+            var status = result?.Status ?? DeliveryStatus.Retrying;
+            sent += status == DeliveryStatus.Sent ? 1 : 0;
+            results.Add(new DeliveryResult(row.AccountId, row.DeviceId, status, row.Id, result?.Status is null ? null : result.Reason));
+        }
+
+        LogAccepted(logger, message.Id, to.Count, results.Count, sent);
+        return SendOutcome.Accepted(new SendMessageResponse(message.Id, results));
+    }
+
+    /// <summary>The message an earlier request with this key created, as it stands now; 422 if it asked for something else.</summary>
+    private async Task<SendOutcome?> FindRepeatAsync(Guid senderId, string key, byte[] hash, CancellationToken cancellationToken)
+    {
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var first = await db.Messages.AsNoTracking()
+            .Where(m => m.SenderAccountId == senderId && m.IdempotencyKey == key)
+            .Select(m => new { m.Id, m.RequestHash })
+            .SingleOrDefaultAsync(cancellationToken);
+        if (first is null)
+        {
+            return null;
+        }
+
+        if (first.RequestHash is null || !CryptographicOperations.FixedTimeEquals(first.RequestHash, hash))
+        {
+            return SendOutcome.KeyReused;
+        }
+
+        var deliveries = await db.Deliveries.AsNoTracking()
+            .Where(d => d.MessageId == first.Id)
+            .OrderBy(d => d.Ordinal)
+            .Select(d => new DeliveryResult(d.AccountId, d.DeviceId, d.Status, d.Id, d.Reason))
+            .ToListAsync(cancellationToken);
+        LogRepeat(logger, first.Id);
+        return SendOutcome.Accepted(new SendMessageResponse(first.Id, deliveries));
+    }
+
+    /// <summary>SHA-256 over the fields a repeat must match: recipients (in any order), ciphertext, ttl and collapse id.</summary>
+    private static byte[] RequestHash(SendMessageRequest request)
+    {
+        var text = new StringBuilder();
+        foreach (var id in request.To!.Order())
+        {
+            text.Append(id.ToString("N")).Append(',');
+        }
+
+        text.Append('\n').Append(request.Ciphertext).Append('\n')
+            .Append(request.TtlSeconds ?? SendMessageRequest.MaxTtlSeconds).Append('\n')
+            .Append(request.CollapseId is null ? "-" : "+" + request.CollapseId);
+        return SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString()));
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Message {MessageId} for {Recipients} accounts: {Sent} of {Devices} devices sent at once")]
+    private static partial void LogAccepted(ILogger logger, Guid messageId, int recipients, int devices, int sent);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Repeated request for message {MessageId}: answered with its current state, nothing sent again")]
+    private static partial void LogRepeat(ILogger logger, Guid messageId);
+}
+
+/// <summary>What <see cref="MessageSender.SendAsync"/> ended with.</summary>
+public sealed record SendOutcome
+{
+    private SendOutcome()
+    {
+    }
+
+    public SendMessageResponse? Response { get; private init; }
+
+    public Guid? Unknown { get; private init; }
+
+    public bool IsKeyReused { get; private init; }
+
+    public bool IsSenderGone { get; private init; }
+
+    public static SendOutcome Accepted(SendMessageResponse response) => new() { Response = response };
+
+    public static SendOutcome UnknownAccount(Guid accountId) => new() { Unknown = accountId };
+
+    public static SendOutcome KeyReused { get; } = new() { IsKeyReused = true };
+
+    public static SendOutcome SenderGone { get; } = new() { IsSenderGone = true };
+}

@@ -1,0 +1,32 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+
+namespace Relay.Data;
+
+internal sealed class DeliveryConfiguration : IEntityTypeConfiguration<Delivery>
+{
+    public void Configure(EntityTypeBuilder<Delivery> builder)
+    {
+        builder.ToTable(t => t.HasCheckConstraint(
+            "ck_deliveries_status", "status IN ('retrying', 'sent', 'delivered', 'failed')"));
+
+        builder.HasKey(d => d.Id);
+        builder.Property(d => d.Status)
+            .HasMaxLength(16)
+            .HasConversion(s => s.ToText(), s => DeliveryStatuses.Parse(s));
+        builder.Property(d => d.Reason).HasMaxLength(Delivery.ReasonMaxLength);
+
+        builder.HasOne<Device>()
+            .WithMany()
+            .HasForeignKey(d => d.DeviceId)
+            .OnDelete(DeleteBehavior.Cascade);
+
+        builder.HasIndex(d => d.MessageId);
+        builder.HasIndex(d => d.DeviceId);
+
+        // The dispatcher's claim: due deliveries, oldest first.
+        builder.HasIndex(d => d.NextAttemptAt)
+            .HasDatabaseName("ix_deliveries_due")
+            .HasFilter("status = 'retrying'");
+    }
+}
