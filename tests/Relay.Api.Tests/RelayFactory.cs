@@ -46,6 +46,9 @@ public class RelayFactory : WebApplicationFactory<Program>, IAsyncLifetime
 
     protected virtual string MinimumLogLevel => "Information";
 
+    /// <summary>Settings a derived factory adds or overrides (Delivery:*, rate limits).</summary>
+    protected virtual IEnumerable<(string Key, string Value)> ExtraSettings => [];
+
     /// <summary>Tests create many accounts from one address; the rate-limit test lowers this.</summary>
     protected virtual int AnonymousPerMinute => 100_000;
 
@@ -79,6 +82,11 @@ public class RelayFactory : WebApplicationFactory<Program>, IAsyncLifetime
         builder.UseSetting("Apns:Apps:1:Alert:Title", OtherAlertTitle);
         builder.UseSetting("Apns:Apps:1:Alert:LocKey", "NEW_THING");
         builder.UseSetting("Apns:Apps:1:Sound", "chime.caf");
+        foreach (var (key, value) in ExtraSettings)
+        {
+            builder.UseSetting(key, value);
+        }
+
         builder.ConfigureServices(services =>
         {
             services.AddSingleton<ILogEventSink>(Logs);

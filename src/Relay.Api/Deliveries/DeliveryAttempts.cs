@@ -206,10 +206,10 @@ public sealed partial class DeliveryAttempts(
 public sealed record AttemptResult(Guid DeliveryId, DeliveryStatus? Status, string? Reason);
 
 /// <summary>One <see cref="OutageGate"/> per APNs environment.</summary>
-public sealed class OutageGates(TimeProvider time)
+public sealed class OutageGates(TimeProvider time, IOptions<DeliveryOptions> options)
 {
-    private readonly OutageGate _production = new(time);
-    private readonly OutageGate _sandbox = new(time);
+    private readonly OutageGate _production = new(time, options.Value.RetryInitialDelay, options.Value.RetryMaxDelay);
+    private readonly OutageGate _sandbox = new(time, options.Value.RetryInitialDelay, options.Value.RetryMaxDelay);
 
     public OutageGate For(ApnsEnvironment environment) => environment == ApnsEnvironment.Sandbox ? _sandbox : _production;
 }

@@ -3,18 +3,20 @@ namespace Relay.Api.Deliveries;
 /// <summary>
 /// Keeps the relay from hammering an APNs environment that is failing: after <see cref="Threshold"/> outage answers
 /// in a row (5xx, no answer) it holds new attempts back and lets one probe through per interval, the interval doubling
-/// from one second to <see cref="MaxHold"/>; the first success opens it again. A held attempt is not lost: its
+/// from <c>Delivery:RetryInitialDelay</c> to <c>Delivery:RetryMaxDelay</c> (at most <see cref="MaxHold"/>); the first
+/// success opens it again. A held attempt is not lost: its
 /// delivery stays <c>retrying</c> and becomes due when the gate may pass again.
 /// </summary>
-public sealed class OutageGate(TimeProvider time)
+public sealed class OutageGate(TimeProvider time, TimeSpan firstHold, TimeSpan maxHold)
 {
     public const int Threshold = 5;
     public static readonly TimeSpan MaxHold = TimeSpan.FromSeconds(30);
-    private static readonly TimeSpan FirstHold = TimeSpan.FromSeconds(1);
 
     private readonly Lock _lock = new();
+    private readonly TimeSpan _firstHold = firstHold;
+    private readonly TimeSpan _maxHold = maxHold < MaxHold ? maxHold : MaxHold;
     private int _failuresInARow;
-    private TimeSpan _hold = FirstHold;
+    private TimeSpan _hold = firstHold;
     private DateTimeOffset? _heldUntil;
     private bool _probing;
 
@@ -63,7 +65,7 @@ public sealed class OutageGate(TimeProvider time)
             if (!outage)
             {
                 _failuresInARow = 0;
-                _hold = FirstHold;
+                _hold = _firstHold;
                 _heldUntil = null;
                 _probing = false;
                 return;
@@ -78,7 +80,7 @@ public sealed class OutageGate(TimeProvider time)
             if (_failuresInARow >= Threshold || _probing)
             {
                 _heldUntil = time.GetUtcNow() + _hold;
-                _hold = _hold * 2 < MaxHold ? _hold * 2 : MaxHold;
+                _hold = _hold * 2 < _maxHold ? _hold * 2 : _maxHold;
                 _probing = false;
             }
         }
