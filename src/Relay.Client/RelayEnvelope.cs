@@ -70,6 +70,16 @@ public static class RelayEnvelope
         }
     }
 
+    /// <summary>
+    /// The length of a plaintext's JSON before padding: a padded length must be more than this, to hold the
+    /// <c>0x80</c> byte too.
+    /// </summary>
+    public static int GetPlaintextLength(EnvelopePlaintext plaintext)
+    {
+        ArgumentNullException.ThrowIfNull(plaintext);
+        return EnvelopeJson.Serialize(plaintext).Length;
+    }
+
     /// <summary>Opens an envelope with the device's private key.</summary>
     /// <param name="recipientPrivateKey">The device's 32-byte X25519 private key.</param>
     /// <param name="ciphertext">The envelope as sealed.</param>
