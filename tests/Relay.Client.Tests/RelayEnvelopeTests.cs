@@ -86,10 +86,11 @@ public sealed class RelayEnvelopeTests
     {
         var (privateKey, publicKey) = NewDeviceKey();
         var plaintext = Plaintext(20);
-        var jsonLength = Encoding.UTF8.GetByteCount(RelayEnvelope.OpenJson(privateKey, RelayEnvelope.Seal(publicKey, plaintext)));
+        var jsonLength = RelayEnvelope.GetPlaintextLength(plaintext);
 
         var exact = RelayEnvelope.Seal(publicKey, plaintext, EnvelopePadding.ToLength(jsonLength + 1));
 
+        Assert.Equal(jsonLength, Encoding.UTF8.GetByteCount(RelayEnvelope.OpenJson(privateKey, exact)));
         Assert.Equal(jsonLength + 1 + RelayEnvelope.Overhead, exact.Length);
         Assert.Equal(plaintext.Body.ToArray(), RelayEnvelope.Open(privateKey, exact).Body.ToArray());
         Assert.Throws<ArgumentException>(() => RelayEnvelope.Seal(publicKey, plaintext, EnvelopePadding.ToLength(jsonLength)));
@@ -170,10 +171,10 @@ public sealed class RelayEnvelopeTests
     }
 
     [Fact]
-    public void ThePlaintextsFieldsMayComeInAnyOrderAsAnotherEncoderWritesThem()
+    public void ThePlaintextMayComeAsAnotherEncoderWritesItInAnyOrderWithUpperCaseIdsAndExtraFields()
     {
         var (privateKey, publicKey) = NewDeviceKey();
-        var json = """{"body":"aGk=","sentAt":1764660000123,"sender":"6f1c2d3e-4a5b-4c6d-8e7f-a0b1c2d3e4f5","kind":"call","v":1}""";
+        var json = """{"body":"aGk=","sentAt":1764660000123,"sender":"6F1C2D3E-4A5B-4C6D-8E7F-A0B1C2D3E4F5","kind":"call","v":1,"later":true}""";
 
         var opened = RelayEnvelope.Open(privateKey, SealRaw(publicKey, EnvelopePadding.Pad(Encoding.UTF8.GetBytes(json), 256)));
 
