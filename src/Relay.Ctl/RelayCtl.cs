@@ -46,6 +46,7 @@ public static class RelayCtl
             PushCommand.Create(console),
             StatsCommand.Create(console),
             HealthCommand.Create(console),
+            EnvelopeCommand.Create(console),
         };
 
         // In-process (tests) the executable is the test host; help should still say relayctl.
