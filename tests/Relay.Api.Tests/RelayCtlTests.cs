@@ -282,6 +282,41 @@ public sealed class RelayCtlTests(RelayFactory relay) : IClassFixture<RelayFacto
         Assert.Equal("Unregistered", devices.Single(d => d.GetProperty("deviceId").GetGuid() == deadId).GetProperty("invalidReason").GetString());
     }
 
+    public static TheoryData<string> DeviceAnswers => ["BadDeviceToken", "DeviceTokenNotForTopic", "Unregistered before", "Unregistered after", "ServiceUnavailable", "Accepted"];
+
+    [Theory]
+    [MemberData(nameof(DeviceAnswers))]
+    public async Task PushJudgesADevicesAnswerAsTheRelayDoes(string answer)
+    {
+        var sender = await relay.CreateAccountAsync();
+        var viaRelay = await relay.CreateAccountAsync();
+        var viaCtl = await relay.CreateAccountAsync();
+        var (relayDevice, relayToken) = await viaRelay.RegisterDeviceAsync();
+        var (ctlDevice, ctlToken) = await viaCtl.RegisterDeviceAsync();
+        var behavior = answer switch
+        {
+            "BadDeviceToken" => MockApnsBehavior.BadDeviceToken,
+            "DeviceTokenNotForTopic" => MockApnsBehavior.DeviceTokenNotForTopic,
+            "Unregistered before" => MockApnsBehavior.Unregistered(DateTimeOffset.UtcNow.AddHours(-1)),
+            "Unregistered after" => MockApnsBehavior.Unregistered(DateTimeOffset.UtcNow.AddMinutes(1)),
+            "ServiceUnavailable" => MockApnsBehavior.ServiceUnavailable.Times(1),
+            _ => MockApnsBehavior.Accept,
+        };
+        relay.Production.Script(relayToken, behavior);
+        relay.Production.Script(ctlToken, behavior);
+
+        await sender.SendMessageAsync(new { to = new[] { viaRelay.AccountId }, ciphertext = Json.NewCiphertext() });
+        await RunAsync("push", "--device", ctlDevice.ToString());
+
+        var byRelay = Assert.Single(await viaRelay.ListDevicesAsync());
+        var byCtl = Assert.Single(await viaCtl.ListDevicesAsync());
+        Assert.Equal(relayDevice, byRelay.GetProperty("deviceId").GetGuid());
+        Assert.Equal(byRelay.GetProperty("invalidReason").ToString(), byCtl.GetProperty("invalidReason").ToString());
+        Assert.Equal(byRelay.GetProperty("invalidatedAt").ValueKind, byCtl.GetProperty("invalidatedAt").ValueKind);
+        var invalidated = byCtl.GetProperty("invalidatedAt").ValueKind != JsonValueKind.Null;
+        Assert.Equal(answer is "BadDeviceToken" or "DeviceTokenNotForTopic" or "Unregistered after", invalidated);
+    }
+
     [Fact]
     public async Task PushToAnUnknownDeviceFailsAndBadOptionsAreUsageErrors()
     {
