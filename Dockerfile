@@ -15,6 +15,7 @@ COPY src/Relay.Api/Relay.Api.csproj src/Relay.Api/
 COPY src/Relay.Apns/Relay.Apns.csproj src/Relay.Apns/
 COPY src/Relay.Data/Relay.Data.csproj src/Relay.Data/
 COPY src/Relay.Ctl/Relay.Ctl.csproj src/Relay.Ctl/
+COPY src/Relay.Client/Relay.Client.csproj src/Relay.Client/
 RUN dotnet restore src/Relay.Api/Relay.Api.csproj \
  && dotnet restore src/Relay.Ctl/Relay.Ctl.csproj
 

@@ -36,6 +36,12 @@ public sealed partial class ComposeFileTests
         "Auth__SigningKey",
         "Auth__TokenLifetime",
         "Database__MigrateOnStartup",
+        "Delivery__AnswerTimeout",
+        "Delivery__RetryInitialDelay",
+        "Delivery__RetryMaxDelay",
+        "Delivery__ImmediateRetryWindow",
+        "Delivery__LeaseTimeout",
+        "Delivery__ShutdownTimeout",
         "Logging__Json",
     ];
 
@@ -648,6 +654,7 @@ public sealed partial class ComposeFileTests
         AddProperties(typeof(ApnsOptions), ApnsOptions.SectionName, keys);
         AddProperties(typeof(AppOptions), $"{ApnsOptions.SectionName}:Apps:N", keys);
         AddProperties(typeof(AuthOptions), AuthOptions.SectionName, keys);
+        AddProperties(typeof(Relay.Api.Deliveries.DeliveryOptions), Relay.Api.Deliveries.DeliveryOptions.SectionName, keys);
         return keys;
     }
 
