@@ -23,7 +23,4 @@ public static class Base64Text
         var padding = text.EndsWith("==", StringComparison.Ordinal) ? 2 : text.EndsWith('=') ? 1 : 0;
         return text.Length / 4 * 3 - padding;
     }
-
-    /// <summary>The decoded bytes, or <see langword="null"/> when <paramref name="text"/> is not strict base64.</summary>
-    public static byte[]? Decode(string? text) => text is not null && IsValid(text) ? Convert.FromBase64String(text) : null;
 }

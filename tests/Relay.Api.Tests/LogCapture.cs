@@ -13,9 +13,6 @@ public sealed class LogCapture : ILogEventSink
 
     private static readonly ConcurrentDictionary<string, bool> Secrets = new(StringComparer.Ordinal);
 
-    /// <summary>All events of all relays the tests started.</summary>
-    public static LogCapture Suite { get; } = new();
-
     /// <summary>
     /// Remembers a value no relay may ever log (a ciphertext, a device token, a bearer token, a signature, a key):
     /// every relay the tests start checks its logs against all of them when it stops.

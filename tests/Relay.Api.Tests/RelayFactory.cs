@@ -90,7 +90,6 @@ public class RelayFactory : WebApplicationFactory<Program>, IAsyncLifetime
         builder.ConfigureServices(services =>
         {
             services.AddSingleton<ILogEventSink>(Logs);
-            services.AddSingleton<ILogEventSink>(LogCapture.Suite);
         });
     }
 
