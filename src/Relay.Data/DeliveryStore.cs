@@ -168,7 +168,8 @@ public static class DeliveryStore
                 SELECT * FROM unnest(@id, @status, @attempts, @next, @reason) AS c(id, status, attempts, next_attempt_at, reason)),
             u AS (
                 UPDATE deliveries d SET status = c.status, attempts = c.attempts, next_attempt_at = c.next_attempt_at,
-                    reason = c.reason, updated_at = @now,
+                    reason = CASE WHEN c.status = 'retrying' THEN coalesce(c.reason, d.reason) ELSE c.reason END,
+                    updated_at = @now,
                     lease_owner = CASE WHEN d.lease_owner = @owner THEN NULL ELSE d.lease_owner END,
                     lease_until = CASE WHEN d.lease_owner = @owner THEN NULL ELSE d.lease_until END
                 FROM c
