@@ -101,7 +101,7 @@ internal sealed partial class ApnsConnectionPool : IDisposable
             slot.Connection = null;
             slot.FailuresInARow = connection.HasAccepted ? 0 : slot.FailuresInARow + 1;
             var backoff = Backoff(slot.FailuresInARow);
-            slot.NotBefore = connection.CreatedAt + (long)(backoff.TotalSeconds * Stopwatch.Frequency);
+            Volatile.Write(ref slot.NotBefore, connection.CreatedAt + (long)(backoff.TotalSeconds * Stopwatch.Frequency));
             wait = TimeSpan.FromSeconds(Math.Max(0, slot.NotBefore - Stopwatch.GetTimestamp()) / (double)Stopwatch.Frequency);
             slotIndex = slot.Index;
         }
@@ -147,66 +147,69 @@ internal sealed partial class ApnsConnectionPool : IDisposable
 
     private ApnsConnection? Pick(out TimeSpan wait)
     {
-        wait = default;
         var now = Stopwatch.GetTimestamp();
         var start = (int)((uint)Interlocked.Increment(ref _next) % (uint)_slots.Length);
         ApnsConnection? best = null;
-        var emptySlot = false;
+        var mayConnect = false;
+        var soonest = long.MaxValue;
         for (var i = 0; i < _slots.Length; i++)
         {
             var slot = _slots[(start + i) % _slots.Length];
             var candidate = Volatile.Read(ref slot.Connection);
-            if (candidate is null || candidate.IsRetired)
-            {
-                emptySlot = true;
-            }
-            else if (now - candidate.CreatedAt > _lifetimeTicks)
+            if (candidate is not null && !candidate.IsRetired && now - candidate.CreatedAt > _lifetimeTicks)
             {
                 // Bounded lifetime, so DNS is looked up again now and then; it had successes, so no backoff to speak of.
                 Retire(candidate, "its lifetime ended");
-                emptySlot = true;
+                candidate = null;
             }
-            else if (best is null || candidate.Available > best.Available)
+
+            if (candidate is not null && !candidate.IsRetired)
             {
-                best = candidate;
+                best = best is null || candidate.Available > best.Available ? candidate : best;
+            }
+            else
+            {
+                // An empty slot: connect if its backoff is over (checked again under the lock), else note when it is.
+                var notBefore = Volatile.Read(ref slot.NotBefore);
+                mayConnect |= notBefore <= now;
+                soonest = notBefore > now ? Math.Min(soonest, notBefore) : soonest;
             }
         }
 
-        return emptySlot ? Connect(best, now, out wait) : best;
+        if (mayConnect)
+        {
+            best = Connect(best, now);
+        }
+
+        // Every slot is backing off: wait for the first to come back (a retired connection leaves its slot at once).
+        wait = best is not null ? default
+            : soonest == long.MaxValue ? TimeSpan.FromMilliseconds(1)
+            : TimeSpan.FromSeconds((soonest - now) / (double)Stopwatch.Frequency) + TimeSpan.FromMilliseconds(1);
+        return best;
     }
 
-    /// <summary>Fills the empty slots whose backoff is over; the best connection, or how long until one may exist.</summary>
-    private ApnsConnection? Connect(ApnsConnection? best, long now, out TimeSpan wait)
+    /// <summary>Fills the empty slots whose backoff is over; the best connection of the pool then.</summary>
+    private ApnsConnection? Connect(ApnsConnection? best, long now)
     {
-        var soonest = long.MaxValue;
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             foreach (var slot in _slots)
             {
                 var connection = slot.Connection;
-                if (connection is null && slot.NotBefore > now)
-                {
-                    soonest = Math.Min(soonest, slot.NotBefore);
-                    continue;
-                }
-
-                if (connection is null)
+                if (connection is null && slot.NotBefore <= now)
                 {
                     connection = new ApnsConnection(this, _options, _trustedCa);
                     Volatile.Write(ref slot.Connection, connection);
                 }
 
-                if (!connection.IsRetired && (best is null || connection.Available > best.Available))
+                if (connection is { IsRetired: false } && (best is null || connection.Available > best.Available))
                 {
                     best = connection;
                 }
             }
         }
 
-        wait = best is not null ? default
-            : soonest == long.MaxValue ? TimeSpan.FromMilliseconds(1)
-            : TimeSpan.FromSeconds((soonest - now) / (double)Stopwatch.Frequency) + TimeSpan.FromMilliseconds(1);
         return best;
     }
 
