@@ -15,14 +15,29 @@ namespace Relay.Apns;
 /// Create one per team and key and keep it for the life of the process.
 /// </summary>
 /// <remarks>
+/// <para>
 /// <see cref="SendAsync"/> returns an <see cref="ApnsResponse"/> whenever APNs answered, accepted or rejected, and
-/// throws <see cref="ApnsException"/> only when no answer came. It handles on its own what Apple asks of a provider:
+/// throws <see cref="ApnsException"/> only when no answer came. It handles on its own what Apple asks of a provider
+/// (<see href="https://developer.apple.com/documentation/usernotifications/handling-notification-responses-from-apns">Handling notification responses from APNs</see>):
 /// an ExpiredProviderToken renews the shared token (once) and retries once; IdleTimeout and UnrelatedKeyIdInToken
-/// move the request to a fresh connection; a reset or refused stream is retried once on a fresh connection with the
-/// same <c>apns-id</c>; after 503 Shutdown and TooManyProviderTokenUpdates later sends use a fresh connection.
+/// move the request to a fresh connection; after 503 Shutdown and TooManyProviderTokenUpdates later sends use a
+/// fresh connection.
+/// </para>
+/// <para>
+/// A request APNs never answered is re-sent with the same <c>apns-id</c>, up to three attempts within the deadline:
+/// a reset or refused stream on the same pool without touching the connection, a failed connection after it was
+/// retired. Connections are only ever replaced with backoff per slot (1 s doubling to 60 s), so neither a caller's
+/// input nor APNs's behaviour can make the client churn connections. No tracing header goes to Apple.
+/// </para>
 /// </remarks>
 public sealed partial class ApnsClient : IDisposable
 {
+    /// <summary>Attempts of one send that may reach APNs without an answer before it fails.</summary>
+    private const int MaxAttempts = 3;
+
+    /// <summary>Attempts that never left the process (their connection retired as they started) before it fails.</summary>
+    private const int MaxNotSent = 4;
+
     private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
 
     private readonly ApnsProviderToken _token;
@@ -30,6 +45,7 @@ public sealed partial class ApnsClient : IDisposable
     private readonly ApnsConnectionPool _sandbox;
     private readonly TimeSpan _requestTimeout;
     private readonly ApnsMetrics _metrics;
+    private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly X509Certificate2? _trustedCa;
     private Bearer? _bearer;
@@ -47,14 +63,13 @@ public sealed partial class ApnsClient : IDisposable
         ArgumentNullException.ThrowIfNull(token);
         ArgumentNullException.ThrowIfNull(timeProvider);
         _token = token;
+        _time = timeProvider;
         _requestTimeout = options.RequestTimeout;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         _metrics = metrics ?? new ApnsMetrics(null);
         _trustedCa = options.TrustedCaPath is { Length: > 0 } path ? X509CertificateLoader.LoadCertificateFromFile(path) : null;
-        _production = new ApnsConnectionPool(options.ProductionEndpoint, options, _trustedCa);
-        _sandbox = new ApnsConnectionPool(options.SandboxEndpoint, options, _trustedCa);
-        _production.ConnectionReplaced += _metrics.ConnectionReplaced;
-        _sandbox.ConnectionReplaced += _metrics.ConnectionReplaced;
+        _production = new ApnsConnectionPool(ApnsEnvironment.Production, options.ProductionEndpoint, options, _trustedCa, _logger, _metrics, timeProvider);
+        _sandbox = new ApnsConnectionPool(ApnsEnvironment.Sandbox, options.SandboxEndpoint, options, _trustedCa, _logger, _metrics, timeProvider);
         _token.Minted += _metrics.TokenMinted;
     }
 
@@ -64,18 +79,18 @@ public sealed partial class ApnsClient : IDisposable
     /// <summary>
     /// Sends one notification and returns APNs's answer.
     /// </summary>
-    /// <exception cref="ArgumentException">The payload is empty or larger than 4096 bytes; nothing was sent.</exception>
-    /// <exception cref="ApnsException">No answer came before the deadline or the transport failed twice.</exception>
+    /// <exception cref="ArgumentException">
+    /// The payload is empty or larger than 4096 bytes, or the device token, topic or collapse id cannot be sent
+    /// (see <see cref="ApnsHeaders.IsValidCollapseId"/>); nothing was sent and no connection was touched.
+    /// </exception>
+    /// <exception cref="ApnsException">
+    /// No answer came: the deadline passed, or every attempt lost its stream or its connection
+    /// (<see cref="ApnsException.Failure"/> says which).
+    /// </exception>
     public async Task<ApnsResponse> SendAsync(ApnsNotification notification, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(notification);
-        if (notification.Payload.Length is 0 or > ApnsHeaders.MaxPayloadBytes)
-        {
-            throw new ArgumentException(
-                $"The payload is {notification.Payload.Length} bytes; APNs takes 1 to {ApnsHeaders.MaxPayloadBytes}.",
-                nameof(notification));
-        }
-
+        notification.Validate(nameof(notification));
         var pool = notification.Environment == ApnsEnvironment.Sandbox ? _sandbox : _production;
         using var deadline = cancellationToken.CanBeCanceled
             ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken)
@@ -84,7 +99,8 @@ public sealed partial class ApnsClient : IDisposable
         var started = Stopwatch.GetTimestamp();
         var renewed = false;
         var movedConnection = false;
-        var transportRetried = false;
+        var failedAttempts = 0;
+        var notSent = 0;
         _metrics.RequestStarted();
         try
         {
@@ -98,7 +114,7 @@ public sealed partial class ApnsClient : IDisposable
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
-                    throw Timeout(notification);
+                    throw Timeout(pool, notification);
                 }
 
                 ApnsResponse response;
@@ -108,23 +124,36 @@ public sealed partial class ApnsClient : IDisposable
                     using var answer = await connection.SendAsync(request, deadline.Token);
                     response = await ReadResponseAsync(answer, notification.ApnsId, deadline.Token);
                 }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
                 {
-                    throw Timeout(notification);
+                    throw Timeout(pool, notification);
                 }
-                catch (Exception e) when (e is HttpRequestException or IOException or JsonException)
+                catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
                 {
-                    pool.Replace(connection);
-                    if (!transportRetried)
+                    var failure = connection.Classify(e);
+                    var error = Describe(e);
+                    switch (failure)
                     {
-                        transportRetried = true;
-                        LogTransportRetry(_logger, notification.ApnsId, e is HttpRequestException h1 ? h1.HttpRequestError.ToString() : e.GetType().Name);
+                        case SendFailure.InvalidRequest:
+                            throw NoAnswer(pool, notification, ApnsFailure.InvalidRequest, error, e);
+                        case SendFailure.NotSent when ++notSent <= MaxNotSent:
+                            LogResending(_logger, notification.ApnsId, failure, error);
+                            continue;
+                        case SendFailure.NotSent:
+                            throw NoAnswer(pool, notification, ApnsFailure.Connection, error, e);
+                        case SendFailure.Connection:
+                            pool.Retire(connection, "the connection failed (" + error + ")");
+                            break;
+                    }
+
+                    if (++failedAttempts < MaxAttempts)
+                    {
+                        // Same notification, same apns-id: a stream on the same pool, a connection on a fresh one.
+                        LogResending(_logger, notification.ApnsId, failure, error);
                         continue;
                     }
 
-                    _metrics.Failed("transport");
-                    LogNoAnswer(_logger, notification.ApnsId, e is HttpRequestException h ? h.HttpRequestError.ToString() : e.GetType().Name);
-                    throw new ApnsException("No answer came from APNs: the connection failed.", e);
+                    throw NoAnswer(pool, notification, failure == SendFailure.Stream ? ApnsFailure.Stream : ApnsFailure.Connection, error, e);
                 }
                 finally
                 {
@@ -144,25 +173,26 @@ public sealed partial class ApnsClient : IDisposable
                         continue;
                     case ApnsRejectionReason.IdleTimeout or ApnsRejectionReason.UnrelatedKeyIdInToken when !movedConnection:
                         movedConnection = true;
-                        pool.Replace(connection);
+                        pool.Retire(connection, "APNs answered " + response.ReasonText);
                         continue;
                     case ApnsRejectionReason.TooManyProviderTokenUpdates:
                         LogTokenUpdatesTooFrequent(_logger, notification.ApnsId);
-                        pool.Replace(connection);
+                        pool.Retire(connection, "APNs answered " + response.ReasonText);
                         break;
                     case ApnsRejectionReason.Shutdown:
                         // This APNs server is going away: later sends go to a fresh connection. Not retried here, so
                         // an outage never turns into a reconnect loop; the caller retries later, with backoff.
-                        pool.Replace(connection);
-                        break;
-                    case ApnsRejectionReason.InvalidProviderToken or ApnsRejectionReason.Forbidden
-                        or ApnsRejectionReason.BadEnvironmentKeyIdInToken or ApnsRejectionReason.MissingProviderToken:
-                        LogConfigurationFault(_logger, notification.ApnsId, response.StatusCode, response.ReasonText);
+                        pool.Retire(connection, "APNs answered " + response.ReasonText);
                         break;
                 }
 
                 _metrics.Answered(response, Stopwatch.GetElapsedTime(started));
-                if (!response.IsAccepted)
+                pool.Outages.Answered(response);
+                if (response.Outcome == ApnsOutcome.ConfigurationFault)
+                {
+                    LogConfigurationFault(_logger, notification.ApnsId, response.StatusCode, response.ReasonText);
+                }
+                else if (!response.IsAccepted)
                 {
                     LogRejected(_logger, notification.ApnsId, response.StatusCode, response.ReasonText);
                 }
@@ -185,11 +215,49 @@ public sealed partial class ApnsClient : IDisposable
         _trustedCa?.Dispose();
     }
 
-    private ApnsException Timeout(ApnsNotification notification)
+    private ApnsException Timeout(ApnsConnectionPool pool, ApnsNotification notification)
     {
         _metrics.Failed("timeout");
+        pool.Outages.NoAnswer(ApnsFailure.Timeout);
         LogTimeout(_logger, notification.ApnsId, _requestTimeout);
-        return new ApnsException($"No answer came from APNs within {_requestTimeout}.") { IsTimeout = true };
+        return new ApnsException(ApnsFailure.Timeout, $"No answer came from APNs within {_requestTimeout}.");
+    }
+
+    private ApnsException NoAnswer(ApnsConnectionPool pool, ApnsNotification notification, ApnsFailure failure, string error, Exception cause)
+    {
+        _metrics.Failed(failure switch
+        {
+            ApnsFailure.Stream => "stream",
+            ApnsFailure.InvalidRequest => "invalid_request",
+            _ => "connection",
+        });
+        pool.Outages.NoAnswer(failure);
+        LogNoAnswer(_logger, notification.ApnsId, failure, error);
+        return failure switch
+        {
+            ApnsFailure.InvalidRequest => new ApnsException(failure, "The HTTP stack refused to send the request as built; nothing was sent.", cause),
+            ApnsFailure.Stream => new ApnsException(failure, $"No answer came from APNs: the stream was reset {MaxAttempts} times.", cause),
+            _ => new ApnsException(failure, "No answer came from APNs: the connection failed.", cause),
+        };
+    }
+
+    /// <summary>The failure's kind without its message, which may carry the request URI and so the device token.</summary>
+    private static string Describe(Exception e)
+    {
+        for (var inner = e; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is HttpProtocolException protocol)
+            {
+                return "HTTP/2 error " + protocol.ErrorCode.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            if (inner is System.Net.Sockets.SocketException socket)
+            {
+                return socket.SocketErrorCode.ToString();
+            }
+        }
+
+        return e is HttpRequestException { HttpRequestError: not HttpRequestError.Unknown } h ? h.HttpRequestError.ToString() : e.GetType().Name;
     }
 
     /// <summary>
@@ -245,7 +313,7 @@ public sealed partial class ApnsClient : IDisposable
         _ => priority.ToString(System.Globalization.CultureInfo.InvariantCulture),
     };
 
-    private static async Task<ApnsResponse> ReadResponseAsync(HttpResponseMessage answer, Guid requestId, CancellationToken cancellationToken)
+    private async Task<ApnsResponse> ReadResponseAsync(HttpResponseMessage answer, Guid requestId, CancellationToken cancellationToken)
     {
         var status = (int)answer.StatusCode;
         // NonValidated: read the raw header without parsing the whole response header store.
@@ -257,9 +325,24 @@ public sealed partial class ApnsClient : IDisposable
         }
 
         var body = await answer.Content.ReadAsByteArrayAsync(cancellationToken);
+        var (reason, timestamp) = ParseError(body);
+        return new ApnsResponse
+        {
+            StatusCode = status,
+            ApnsId = apnsId,
+            Reason = ApnsRejectionReasons.Parse(reason),
+            ReasonText = reason,
+            TokenInvalidatedAt = timestamp,
+            RetryAfter = RetryAfter(answer.Headers.RetryAfter),
+        };
+    }
+
+    /// <summary><c>reason</c> and <c>timestamp</c> from an error body; a body that is not JSON is an unknown reason.</summary>
+    private static (string? Reason, DateTimeOffset? Timestamp) ParseError(byte[] body)
+    {
         string? reason = null;
         DateTimeOffset? timestamp = null;
-        if (body.Length > 0)
+        try
         {
             var reader = new Utf8JsonReader(body);
             while (reader.Read())
@@ -274,22 +357,27 @@ public sealed partial class ApnsClient : IDisposable
                     reason = reader.GetString();
                 }
                 else if (reader.ValueTextEquals("timestamp"u8) && reader.Read() && reader.TokenType == JsonTokenType.Number
-                    && reader.TryGetInt64(out var milliseconds))
+                    && reader.TryGetInt64(out var milliseconds) && milliseconds is >= 0 and <= 253_402_300_799_999)
                 {
                     timestamp = DateTimeOffset.FromUnixTimeMilliseconds(milliseconds);
                 }
             }
         }
-
-        return new ApnsResponse
+        catch (JsonException)
         {
-            StatusCode = status,
-            ApnsId = apnsId,
-            Reason = ApnsRejectionReasons.Parse(reason),
-            ReasonText = reason,
-            TokenInvalidatedAt = timestamp,
-        };
+            // Whatever was read before the malformed part stands.
+        }
+
+        return (reason, timestamp);
     }
+
+    /// <summary>A <c>Retry-After</c> as a wait from now: its seconds, or the time until its date (zero if past).</summary>
+    private TimeSpan? RetryAfter(RetryConditionHeaderValue? retryAfter) => retryAfter switch
+    {
+        { Delta: { } delta } => delta < TimeSpan.Zero ? TimeSpan.Zero : delta,
+        { Date: { } date } => date > _time.GetUtcNow() ? date - _time.GetUtcNow() : TimeSpan.Zero,
+        _ => null,
+    };
 
     private sealed record Bearer(string Token, string HeaderValue);
 
@@ -302,19 +390,20 @@ public sealed partial class ApnsClient : IDisposable
     [LoggerMessage(Level = LogLevel.Debug, Message = "APNs rejected {ApnsId} with {StatusCode} {Reason}")]
     private static partial void LogRejected(ILogger logger, Guid apnsId, int statusCode, string? reason);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "APNs rejected {ApnsId} with {StatusCode} {Reason}: the APNs key, team or topic configuration is wrong")]
+    // Per push at Debug: the pool's outage watch logs the Error once, with counts.
+    [LoggerMessage(Level = LogLevel.Debug, Message = "APNs rejected {ApnsId} with {StatusCode} {Reason}: the APNs key, team or topic configuration is wrong")]
     private static partial void LogConfigurationFault(ILogger logger, Guid apnsId, int statusCode, string? reason);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "APNs answered TooManyProviderTokenUpdates to {ApnsId}: the provider token changed too often; replacing the connection")]
     private static partial void LogTokenUpdatesTooFrequent(ILogger logger, Guid apnsId);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "No answer from APNs for {ApnsId} ({Error}); retrying once on a fresh connection")]
-    private static partial void LogTransportRetry(ILogger logger, Guid apnsId, string error);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "No answer from APNs for {ApnsId} ({Failure}: {Error}); re-sending with the same apns-id, on a fresh connection if that one failed")]
+    private static partial void LogResending(ILogger logger, Guid apnsId, SendFailure failure, string error);
 
     // The exception itself is not logged: its message may carry the request URI, which holds the device token.
-    [LoggerMessage(Level = LogLevel.Warning, Message = "No answer from APNs for {ApnsId} ({Error})")]
-    private static partial void LogNoAnswer(ILogger logger, Guid apnsId, string error);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "No answer from APNs for {ApnsId} ({Failure}: {Error})")]
+    private static partial void LogNoAnswer(ILogger logger, Guid apnsId, ApnsFailure failure, string error);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "No answer from APNs for {ApnsId} within {Timeout}")]
+    [LoggerMessage(Level = LogLevel.Debug, Message = "No answer from APNs for {ApnsId} within {Timeout}")]
     private static partial void LogTimeout(ILogger logger, Guid apnsId, TimeSpan timeout);
 }

@@ -1,102 +1,212 @@
+using System.Diagnostics;
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
 
 namespace Relay.Apns;
 
 /// <summary>
-/// A fixed number of long-lived connections to one endpoint. Requests go to the least-loaded connection; a
-/// connection APNs or the network broke is replaced in its slot, once however many requests saw it break.
+/// A fixed number of long-lived connections to one endpoint. Requests go to the least-loaded connection. A
+/// connection that failed, closed or that APNs asked to leave is retired from its slot, once however many requests
+/// saw it go; the slot reconnects with backoff, so nothing a caller sends and nothing APNs does can make it churn.
 /// </summary>
-internal sealed class ApnsConnectionPool : IDisposable
+/// <remarks>
+/// A slot connects again no sooner than <see cref="MinimumBackoff"/> after its last connection was made, doubling
+/// for each connection in a row on which APNs accepted nothing, up to <see cref="MaximumBackoff"/>, as Pushy does.
+/// While a slot waits, requests use the other slots, or wait for the first slot to come back within their deadline.
+/// Backoff runs on the real clock: it protects APNs, whatever clock the caller's tokens use.
+/// </remarks>
+internal sealed partial class ApnsConnectionPool : IDisposable
 {
+    /// <summary>The shortest time between two connections of one slot.</summary>
+    public static readonly TimeSpan MinimumBackoff = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest wait before a slot reconnects.</summary>
+    public static readonly TimeSpan MaximumBackoff = TimeSpan.FromSeconds(60);
+
+    /// <summary>Keeps the handler's spans and metrics but writes no tracing header into requests to Apple.</summary>
+    internal static readonly DistributedContextPropagator NoTracingHeaders = DistributedContextPropagator.CreateNoOutputPropagator();
+
     private readonly ApnsOptions _options;
     private readonly X509Certificate2? _trustedCa;
-    private readonly ApnsConnection[] _slots;
-    private readonly Lock _replaceLock = new();
-    private long _generation;
+    private readonly ILogger _logger;
+    private readonly ApnsMetrics _metrics;
+    private readonly Slot[] _slots;
+    private readonly long _lifetimeTicks;
+    private readonly Lock _lock = new();
     private int _next;
+    private bool _disposed;
 
-    public ApnsConnectionPool(Uri endpoint, ApnsOptions options, X509Certificate2? trustedCa)
+    public ApnsConnectionPool(ApnsEnvironment environment, Uri endpoint, ApnsOptions options, X509Certificate2? trustedCa,
+        ILogger logger, ApnsMetrics metrics, TimeProvider timeProvider)
     {
+        Environment = environment;
         Endpoint = endpoint;
         DevicePathPrefix = new Uri(endpoint, ApnsHeaders.DevicePath).AbsoluteUri;
         _options = options;
         _trustedCa = trustedCa;
-        _slots = new ApnsConnection[options.ConnectionsPerEndpoint];
+        _logger = logger;
+        _metrics = metrics;
+        _lifetimeTicks = (long)(options.ConnectionLifetime.TotalSeconds * Stopwatch.Frequency);
+        _slots = new Slot[options.ConnectionsPerEndpoint];
         for (var i = 0; i < _slots.Length; i++)
         {
-            _slots[i] = new ApnsConnection(options, trustedCa, ++_generation);
+            _slots[i] = new Slot(i);
         }
+
+        Outages = new ApnsOutageWatch(environment, endpoint, timeProvider, logger);
     }
+
+    public ApnsEnvironment Environment { get; }
 
     public Uri Endpoint { get; }
 
     /// <summary><c>{endpoint}/3/device/</c>: a request's URI is this and the device token.</summary>
     public string DevicePathPrefix { get; }
 
-    public event Action? ConnectionReplaced;
+    /// <summary>Counts this pool's sends and logs once when too many fail.</summary>
+    public ApnsOutageWatch Outages { get; }
 
+    /// <summary>A connection with a free stream, waiting for one (or for a slot's backoff) within the token.</summary>
     public async ValueTask<ApnsConnection> AcquireAsync(CancellationToken cancellationToken)
     {
         while (true)
         {
-            var connection = Pick();
-            if (await connection.AcquireAsync(cancellationToken))
+            var connection = Pick(out var wait);
+            if (connection is null)
+            {
+                await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+            }
+            else if (await connection.AcquireAsync(cancellationToken).ConfigureAwait(false))
             {
                 return connection;
             }
         }
     }
 
-    /// <summary>Replaces <paramref name="broken"/> with a fresh connection unless another request already did.</summary>
-    public void Replace(ApnsConnection broken)
+    /// <summary>
+    /// Takes <paramref name="connection"/> out of its slot, unless it already left, and starts the slot's backoff.
+    /// </summary>
+    public void Retire(ApnsConnection connection, string cause)
     {
-        lock (_replaceLock)
+        TimeSpan wait;
+        int slotIndex;
+        lock (_lock)
         {
-            var slot = Array.IndexOf(_slots, broken);
-            if (slot < 0)
+            var slot = Array.Find(_slots, s => ReferenceEquals(s.Connection, connection));
+            if (slot is null)
             {
                 return;
             }
 
-            _slots[slot] = new ApnsConnection(_options, _trustedCa, ++_generation);
+            slot.Connection = null;
+            slot.FailuresInARow = connection.HasAccepted ? 0 : slot.FailuresInARow + 1;
+            var backoff = Backoff(slot.FailuresInARow);
+            Volatile.Write(ref slot.NotBefore, connection.CreatedAt + (long)(backoff.TotalSeconds * Stopwatch.Frequency));
+            wait = TimeSpan.FromSeconds(Math.Max(0, slot.NotBefore - Stopwatch.GetTimestamp()) / (double)Stopwatch.Frequency);
+            slotIndex = slot.Index;
         }
 
-        broken.Retire();
-        ConnectionReplaced?.Invoke();
+        connection.Retire();
+        _metrics.ConnectionReplaced();
+        LogRetired(_logger, Environment, slotIndex, cause, connection.HasAccepted, wait);
 
         // Requests still on the old connection finish or fail on their own deadline; close it after that.
-        _ = DisposeLaterAsync(broken, _options.RequestTimeout + TimeSpan.FromSeconds(1));
+        _ = DisposeLaterAsync(connection, _options.RequestTimeout + TimeSpan.FromSeconds(1));
     }
+
+    /// <summary>Called when a connection's TCP connect succeeded.</summary>
+    public void ConnectionOpened() => _metrics.ConnectionOpened();
 
     public void Dispose()
     {
-        lock (_replaceLock)
+        var connections = new List<ApnsConnection>();
+        lock (_lock)
         {
-            foreach (var connection in _slots)
+            _disposed = true;
+            foreach (var slot in _slots)
             {
-                connection.Retire();
-                connection.Dispose();
+                if (slot.Connection is { } connection)
+                {
+                    connections.Add(connection);
+                    slot.Connection = null;
+                }
             }
+        }
+
+        foreach (var connection in connections)
+        {
+            connection.Retire();
+            connection.Dispose();
         }
     }
 
-    private ApnsConnection Pick()
+    /// <summary>The wait before reconnecting after <paramref name="failuresInARow"/> connections that APNs accepted nothing on.</summary>
+    internal static TimeSpan Backoff(int failuresInARow) =>
+        failuresInARow <= 1 ? MinimumBackoff
+        : TimeSpan.FromTicks(Math.Min(MaximumBackoff.Ticks, MinimumBackoff.Ticks << Math.Min(failuresInARow - 1, 16)));
+
+    private ApnsConnection? Pick(out TimeSpan wait)
     {
-        var slots = _slots;
-        if (slots.Length == 1)
+        var now = Stopwatch.GetTimestamp();
+        var start = (int)((uint)Interlocked.Increment(ref _next) % (uint)_slots.Length);
+        ApnsConnection? best = null;
+        var mayConnect = false;
+        var soonest = long.MaxValue;
+        for (var i = 0; i < _slots.Length; i++)
         {
-            return Volatile.Read(ref slots[0]);
+            var slot = _slots[(start + i) % _slots.Length];
+            var candidate = Volatile.Read(ref slot.Connection);
+            if (candidate is not null && !candidate.IsRetired && now - candidate.CreatedAt > _lifetimeTicks)
+            {
+                // Bounded lifetime, so DNS is looked up again now and then; it had successes, so no backoff to speak of.
+                Retire(candidate, "its lifetime ended");
+                candidate = null;
+            }
+
+            if (candidate is not null && !candidate.IsRetired)
+            {
+                best = best is null || candidate.Available > best.Available ? candidate : best;
+            }
+            else
+            {
+                // An empty slot: connect if its backoff is over (checked again under the lock), else note when it is.
+                var notBefore = Volatile.Read(ref slot.NotBefore);
+                mayConnect |= notBefore <= now;
+                soonest = notBefore > now ? Math.Min(soonest, notBefore) : soonest;
+            }
         }
 
-        // Round-robin start, then take the one with the most free streams.
-        var start = (int)((uint)Interlocked.Increment(ref _next) % (uint)slots.Length);
-        var best = Volatile.Read(ref slots[start]);
-        for (var i = 1; i < slots.Length; i++)
+        if (mayConnect)
         {
-            var candidate = Volatile.Read(ref slots[(start + i) % slots.Length]);
-            if (candidate.Available > best.Available)
+            best = Connect(best, now);
+        }
+
+        // Every slot is backing off: wait for the first to come back (a retired connection leaves its slot at once).
+        wait = best is not null ? default
+            : soonest == long.MaxValue ? TimeSpan.FromMilliseconds(1)
+            : TimeSpan.FromSeconds((soonest - now) / (double)Stopwatch.Frequency) + TimeSpan.FromMilliseconds(1);
+        return best;
+    }
+
+    /// <summary>Fills the empty slots whose backoff is over; the best connection of the pool then.</summary>
+    private ApnsConnection? Connect(ApnsConnection? best, long now)
+    {
+        lock (_lock)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            foreach (var slot in _slots)
             {
-                best = candidate;
+                var connection = slot.Connection;
+                if (connection is null && slot.NotBefore <= now)
+                {
+                    connection = new ApnsConnection(this, _options, _trustedCa);
+                    Volatile.Write(ref slot.Connection, connection);
+                }
+
+                if (connection is { IsRetired: false } && (best is null || connection.Available > best.Available))
+                {
+                    best = connection;
+                }
             }
         }
 
@@ -112,5 +222,17 @@ internal sealed class ApnsConnectionPool : IDisposable
         }
 
         connection.Dispose();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information,
+        Message = "APNs {Environment} connection {Slot} retired: {Cause} (accepted pushes: {HadAccepted}); reconnecting in {Backoff}")]
+    private static partial void LogRetired(ILogger logger, ApnsEnvironment environment, int slot, string cause, bool hadAccepted, TimeSpan backoff);
+
+    private sealed class Slot(int index)
+    {
+        public readonly int Index = index;
+        public ApnsConnection? Connection;
+        public long NotBefore;
+        public int FailuresInARow;
     }
 }

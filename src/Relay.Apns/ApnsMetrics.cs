@@ -4,7 +4,7 @@ namespace Relay.Apns;
 
 /// <summary>
 /// The client's instruments, on the meter <c>Relay.Apns</c>: requests by status and reason, their duration,
-/// requests in flight, provider tokens signed and connections replaced.
+/// requests in flight, provider tokens signed, connections opened and connections retired.
 /// </summary>
 public sealed class ApnsMetrics
 {
@@ -19,6 +19,7 @@ public sealed class ApnsMetrics
     private readonly UpDownCounter<long> _inFlight;
     private readonly Counter<long> _tokens;
     private readonly Counter<long> _replaced;
+    private readonly Counter<long> _opened;
 
     /// <summary>Creates the instruments on a meter from <paramref name="meterFactory"/> (or a standalone meter).</summary>
     public ApnsMetrics(IMeterFactory? meterFactory)
@@ -29,7 +30,8 @@ public sealed class ApnsMetrics
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] });
         _inFlight = meter.CreateUpDownCounter<long>("apns.client.requests.in_flight", "{request}", "Sends waiting for APNs's answer.");
         _tokens = meter.CreateCounter<long>("apns.client.provider_tokens", "{token}", "Provider tokens signed.");
-        _replaced = meter.CreateCounter<long>("apns.client.connections.replaced", "{connection}", "Connections replaced after a failure or an APNs request to.");
+        _replaced = meter.CreateCounter<long>("apns.client.connections.replaced", "{connection}", "Connections retired after a failure, a close or an APNs request to; their slot reconnects with backoff.");
+        _opened = meter.CreateCounter<long>("apns.client.connections.opened", "{connection}", "TCP connections opened to APNs.");
     }
 
     internal void RequestStarted() => _inFlight.Add(1);
@@ -57,4 +59,6 @@ public sealed class ApnsMetrics
     internal void TokenMinted() => _tokens.Add(1);
 
     internal void ConnectionReplaced() => _replaced.Add(1);
+
+    internal void ConnectionOpened() => _opened.Add(1);
 }

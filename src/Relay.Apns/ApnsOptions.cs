@@ -31,7 +31,10 @@ public sealed class ApnsOptions
     /// <summary>An extra CA certificate (PEM) to trust for the endpoints: for a mock or staging APNs only.</summary>
     public string? TrustedCaPath { get; set; }
 
-    /// <summary>Long-lived HTTP/2 connections per environment.</summary>
+    /// <summary>
+    /// Long-lived HTTP/2 connections per environment. Each slot reconnects no sooner than 1 s after its last
+    /// connection was made, doubling up to 60 s while APNs accepts nothing on the new ones.
+    /// </summary>
     [Range(1, 64)]
     public int ConnectionsPerEndpoint { get; set; } = 2;
 
@@ -43,7 +46,10 @@ public sealed class ApnsOptions
     [Range(typeof(TimeSpan), "00:00:01", "00:05:00")]
     public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>The deadline of one send, including waiting for a free stream and one internal retry.</summary>
+    /// <summary>
+    /// The deadline of one send, including waiting for a free stream or for a connection whose slot is backing off,
+    /// and the client's own re-sends after a reset stream or a failed connection.
+    /// </summary>
     [Range(typeof(TimeSpan), "00:00:00.100", "00:10:00")]
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(15);
 

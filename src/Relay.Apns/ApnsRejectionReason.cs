@@ -118,21 +118,4 @@ public static class ApnsRejectionReasons
     /// <summary>The reason named by Apple's string, or <see cref="ApnsRejectionReason.Unknown"/>.</summary>
     public static ApnsRejectionReason Parse(string? reason) =>
         reason is not null && ByName.TryGetValue(reason, out var value) ? value : ApnsRejectionReason.Unknown;
-
-    /// <summary>The HTTP status APNs answers with for this reason.</summary>
-    public static int StatusCode(this ApnsRejectionReason reason) => reason switch
-    {
-        ApnsRejectionReason.BadCertificate or ApnsRejectionReason.BadCertificateEnvironment
-            or ApnsRejectionReason.ExpiredProviderToken or ApnsRejectionReason.Forbidden
-            or ApnsRejectionReason.InvalidProviderToken or ApnsRejectionReason.MissingProviderToken
-            or ApnsRejectionReason.UnrelatedKeyIdInToken or ApnsRejectionReason.BadEnvironmentKeyIdInToken => 403,
-        ApnsRejectionReason.BadPath => 404,
-        ApnsRejectionReason.MethodNotAllowed => 405,
-        ApnsRejectionReason.ExpiredToken or ApnsRejectionReason.Unregistered => 410,
-        ApnsRejectionReason.PayloadTooLarge => 413,
-        ApnsRejectionReason.TooManyProviderTokenUpdates or ApnsRejectionReason.TooManyRequests => 429,
-        ApnsRejectionReason.InternalServerError => 500,
-        ApnsRejectionReason.ServiceUnavailable or ApnsRejectionReason.Shutdown => 503,
-        _ => 400,
-    };
 }

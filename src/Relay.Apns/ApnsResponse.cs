@@ -2,7 +2,7 @@ namespace Relay.Apns;
 
 /// <summary>
 /// APNs's answer to one notification. A rejection is an answer, not an exception: only the absence of an answer
-/// (timeout, connection failure) makes <see cref="ApnsClient.SendAsync"/> throw an <see cref="ApnsException"/>.
+/// (timeout, connection or stream failure) makes <see cref="ApnsClient.SendAsync"/> throw an <see cref="ApnsException"/>.
 /// </summary>
 public sealed record ApnsResponse
 {
@@ -23,7 +23,10 @@ public sealed record ApnsResponse
     /// </summary>
     public DateTimeOffset? TokenInvalidatedAt { get; init; }
 
-    /// <summary>How long APNs asked the sender to wait (a <c>Retry-After</c> header), when it said so.</summary>
+    /// <summary>
+    /// How long APNs asked the sender to wait, from a <c>Retry-After</c> header (seconds or an HTTP date) when it
+    /// sent one, as some 429 and 503 answers do; <see langword="null"/> otherwise. Never negative.
+    /// </summary>
     public TimeSpan? RetryAfter { get; init; }
 
     /// <summary>Whether APNs accepted the notification.</summary>

@@ -187,6 +187,58 @@ public sealed class ApnsAnswerTests(MockApnsFixture apns) : IClassFixture<MockAp
     }
 
     [Theory]
+    [InlineData("120", 120)]
+    [InlineData("0", 0)]
+    public async Task RetryAfterInSecondsIsReadFromTheAnswer(string header, int seconds)
+    {
+        await using var mock = await apns.StartMockAsync();
+        using var client = apns.CreateClient(mock);
+        var notification = TestNotifications.For();
+        mock.Script(notification.DeviceToken, MockApnsBehavior.ServiceUnavailable.WithRetryAfter(header));
+
+        var response = await client.SendAsync(notification);
+
+        Assert.Equal(ApnsOutcome.RetryLater, response.Outcome);
+        Assert.Equal(TimeSpan.FromSeconds(seconds), response.RetryAfter);
+    }
+
+    [Fact]
+    public async Task RetryAfterAsAnHttpDateIsTheWaitUntilThatDate()
+    {
+        var longAgo = new DateTimeOffset(2025, 3, 4, 5, 6, 7, TimeSpan.Zero);
+        await using var mock = await apns.StartMockAsync();
+        using var client = apns.CreateClient(mock, timeProvider: new FakeTimeProvider(DateTimeOffset.UtcNow));
+        var later = TestNotifications.For();
+        var past = TestNotifications.For();
+        mock.Script(later.DeviceToken, MockApnsBehavior.TooManyRequests.WithRetryAfter(DateTimeOffset.UtcNow.AddSeconds(90).ToString("R")));
+        mock.Script(past.DeviceToken, MockApnsBehavior.TooManyRequests.WithRetryAfter(longAgo.ToString("R")));
+
+        var inNinetySeconds = (await client.SendAsync(later)).RetryAfter;
+        var alreadyPast = (await client.SendAsync(past)).RetryAfter;
+
+        Assert.NotNull(inNinetySeconds);
+        Assert.InRange(inNinetySeconds.Value, TimeSpan.FromSeconds(85), TimeSpan.FromSeconds(90));
+        Assert.Equal(TimeSpan.Zero, alreadyPast);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("soon")]
+    public async Task AnswerWithoutAReadableRetryAfterHasNone(string? header)
+    {
+        await using var mock = await apns.StartMockAsync();
+        using var client = apns.CreateClient(mock);
+        var notification = TestNotifications.For();
+        var behavior = MockApnsBehavior.ServiceUnavailable;
+        mock.Script(notification.DeviceToken, header is null ? behavior : behavior.WithRetryAfter(header));
+
+        var response = await client.SendAsync(notification);
+
+        Assert.Equal(503, response.StatusCode);
+        Assert.Null(response.RetryAfter);
+    }
+
+    [Theory]
     [InlineData(500, ApnsReasons.InternalServerError)]
     [InlineData(503, ApnsReasons.ServiceUnavailable)]
     [InlineData(503, ApnsReasons.Shutdown)]

@@ -1,6 +1,9 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Relay.MockApns;
 
 namespace Relay.Apns.Tests;
 
@@ -33,6 +36,56 @@ public sealed class ApnsRequestTests(MockApnsFixture apns) : IClassFixture<MockA
         Assert.Equal(
             ["apns-collapse-id", "apns-expiration", "apns-id", "apns-priority", "apns-push-type", "apns-topic"],
             seen.Headers.Keys.Select(k => k.ToLowerInvariant()).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task NoTracingHeaderReachesApnsEvenUnderASampledActivity()
+    {
+        await using var mock = await apns.StartMockAsync();
+        using var client = apns.CreateClient(mock);
+        using var source = new ActivitySource("Relay.Apns.Tests.Tracing");
+        var httpSpans = new ConcurrentQueue<Activity>();
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = _ => true,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = activity =>
+            {
+                if (activity.Source.Name == "System.Net.Http")
+                {
+                    httpSpans.Enqueue(activity);
+                }
+            },
+        };
+        ActivitySource.AddActivityListener(listener);
+        var rejected = TestNotifications.For();
+        mock.Script(rejected.DeviceToken, MockApnsBehavior.BadDeviceToken);
+
+        using (var parent = source.StartActivity("deliver"))
+        {
+            Assert.NotNull(parent);
+            parent.TraceStateString = "relay=1";
+            parent.AddBaggage("account", "someone");
+            Assert.True((await client.SendAsync(TestNotifications.For(collapseId: "c-1", expiration: 0))).IsAccepted);
+            Assert.Equal(400, (await client.SendAsync(rejected)).StatusCode);
+
+            // The client's own span is kept, as a child of the caller's: only the headers are gone.
+            Assert.Contains(httpSpans, span => span.TraceId == parent.TraceId);
+        }
+
+        var counters = mock.Counters;
+        Assert.Equal(2, counters.Requests);
+        foreach (var tracing in new[] { "traceparent", "tracestate", "baggage", "request-id", "correlation-context" })
+        {
+            Assert.Equal(0, counters.RequestsWith(tracing));
+        }
+
+        Assert.Equal(
+            ["apns-collapse-id", "apns-expiration", "apns-id", "apns-priority", "apns-push-type", "apns-topic", "authorization", "content-length", "content-type", "host"],
+            counters.RequestsByHeader.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(
+            counters.RequestsByHeader.Keys.Order(StringComparer.Ordinal),
+            Assert.Single(mock.Notifications).RequestHeaders.Keys.Select(k => k.ToLowerInvariant()).Order(StringComparer.Ordinal));
     }
 
     [Fact]

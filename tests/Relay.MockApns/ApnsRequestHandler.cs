@@ -70,7 +70,7 @@ internal sealed class ApnsRequestHandler
 
         try
         {
-            _statistics.Request();
+            _statistics.Request(context.Request.Headers);
             await ProcessAsync(context, connection);
         }
         catch (Exception) when (context.RequestAborted.IsCancellationRequested)
@@ -121,6 +121,11 @@ internal sealed class ApnsRequestHandler
                 case MockApnsBehaviorKind.Reject:
                     var timestamp = behavior.Timestamp ??
                         (behavior.Status == StatusCodes.Status410Gone ? _time.GetUtcNow().ToUnixTimeMilliseconds() : null);
+                    if (behavior.RetryAfter is not null)
+                    {
+                        context.Response.Headers.RetryAfter = behavior.RetryAfter;
+                    }
+
                     await RejectAsync(context, apnsId, behavior.Status, behavior.Reason!, timestamp);
                     return;
                 case MockApnsBehaviorKind.ResetConnection:
@@ -159,6 +164,7 @@ internal sealed class ApnsRequestHandler
                 Topic = topic!,
                 ApnsId = apnsId,
                 Headers = ApnsHeaders(request.Headers),
+                RequestHeaders = AllHeaders(request.Headers),
                 HasAuthorization = true,
                 ProviderToken = token!.Token,
                 ProviderTokenIssuedAt = DateTimeOffset.FromUnixTimeSeconds(token.IssuedAt),
@@ -407,6 +413,17 @@ internal sealed class ApnsRequestHandler
         }
 
         return apnsHeaders;
+    }
+
+    private static Dictionary<string, string> AllHeaders(IHeaderDictionary headers)
+    {
+        var all = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, value) in headers)
+        {
+            all[name] = value.ToString();
+        }
+
+        return all;
     }
 
     private static bool IsKnownPushType(string? pushType) => pushType is

@@ -89,17 +89,20 @@ internal sealed record NotificationView(
     DateTimeOffset ReceivedAt,
     int BodyLength,
     string BodyBase64,
-    string BodyText)
+    string BodyText,
+    IReadOnlyList<string> RequestHeaderNames)
 {
     public static NotificationView From(MockApnsNotification n) => new(
         n.DeviceToken, n.Topic, n.ApnsId, n.Headers, n.HasAuthorization, n.ProviderTokenIssuedAt, n.ConnectionId,
-        n.ReceivedAt, n.BodyLength, Convert.ToBase64String(n.Body.Span), Encoding.UTF8.GetString(n.Body.Span));
+        n.ReceivedAt, n.BodyLength, Convert.ToBase64String(n.Body.Span), Encoding.UTF8.GetString(n.Body.Span),
+        [.. n.RequestHeaders.Keys.Select(k => k.ToLowerInvariant()).Order(StringComparer.Ordinal)]);
 }
 
 /// <summary>
 /// A behaviour as JSON, e.g. <c>{"kind":"Reject","status":410,"reason":"Unregistered","times":2}</c>,
 /// <c>{"kind":"Accept","delayMs":500}</c>, <c>{"kind":"ResetConnection"}</c>, <c>{"kind":"GoAway"}</c>,
-/// <c>{"kind":"ResetStream","errorCode":7}</c>; <c>every</c> only for <c>PUT /control/fault</c>.
+/// <c>{"kind":"ResetStream","errorCode":7}</c>, <c>{"kind":"Reject","status":503,"reason":"ServiceUnavailable","retryAfter":"30"}</c>;
+/// <c>every</c> only for <c>PUT /control/fault</c>.
 /// </summary>
 internal sealed record BehaviorRequest(
     MockApnsBehaviorKind Kind,
@@ -109,7 +112,8 @@ internal sealed record BehaviorRequest(
     int? DelayMs,
     int? Times,
     int? ErrorCode,
-    int? Every)
+    int? Every,
+    string? RetryAfter = null)
 {
     public bool TryCreate(out MockApnsBehavior behavior, out Dictionary<string, string[]> errors)
     {
@@ -160,6 +164,11 @@ internal sealed record BehaviorRequest(
         if (Times is not null)
         {
             behavior = behavior.Times(Times.Value);
+        }
+
+        if (!string.IsNullOrWhiteSpace(RetryAfter))
+        {
+            behavior = behavior.WithRetryAfter(RetryAfter);
         }
 
         return true;

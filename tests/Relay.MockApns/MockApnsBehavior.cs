@@ -64,6 +64,9 @@ public sealed record MockApnsBehavior
     /// <summary>How long the mock waits before doing anything else.</summary>
     public TimeSpan DelayBefore { get; private init; }
 
+    /// <summary>The <c>retry-after</c> header value a <see cref="MockApnsBehaviorKind.Reject"/> carries; null sends none.</summary>
+    public string? RetryAfter { get; private init; }
+
     /// <summary>How many requests the behaviour applies to before the token is answered normally again; null = forever.</summary>
     public int? MaxRequests { get; private init; }
 
@@ -131,6 +134,13 @@ public sealed record MockApnsBehavior
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(delay, TimeSpan.Zero);
         return this with { DelayBefore = delay };
+    }
+
+    /// <summary>The same rejection with a <c>retry-after</c> header, sent as given (seconds, an HTTP date, or anything).</summary>
+    public MockApnsBehavior WithRetryAfter(string value)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(value);
+        return this with { RetryAfter = value };
     }
 
     /// <summary>The same behaviour for the next <paramref name="count"/> requests only ("fail twice, then accept").</summary>

@@ -15,6 +15,15 @@ public sealed record MockApnsCounters
     /// <summary>Rejections by reason.</summary>
     public IReadOnlyDictionary<string, long> RejectedByReason { get; init; } = new Dictionary<string, long>();
 
+    /// <summary>
+    /// Requests (every one that reached the APNs endpoint, whatever the answer) by header name, lower-case: a header a
+    /// client must never send, such as <c>traceparent</c>, shows here even on a rejected request.
+    /// </summary>
+    public IReadOnlyDictionary<string, long> RequestsByHeader { get; init; } = new Dictionary<string, long>();
+
+    /// <summary>When each TCP connection was accepted, oldest first, by <see cref="MockApnsOptions.TimeProvider"/>.</summary>
+    public IReadOnlyList<DateTimeOffset> ConnectionOpenTimes { get; init; } = [];
+
     /// <summary>Streams refused (RST_STREAM REFUSED_STREAM) by the one-stream rule.</summary>
     public long RefusedStreams { get; init; }
 
@@ -38,6 +47,9 @@ public sealed record MockApnsCounters
 
     /// <summary>Provider token signature verifications done (about one per distinct token).</summary>
     public long TokenVerifications { get; init; }
+
+    /// <summary>How many requests carried the header <paramref name="name"/> (any case).</summary>
+    public long RequestsWith(string name) => RequestsByHeader.GetValueOrDefault(name.ToLowerInvariant());
 
     /// <summary>How many requests were rejected with <paramref name="reason"/>.</summary>
     public long RejectedFor(string reason) => RejectedByReason.GetValueOrDefault(reason);

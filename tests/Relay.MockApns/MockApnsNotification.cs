@@ -17,6 +17,12 @@ public sealed record MockApnsNotification
     /// <summary>Every request header whose name starts with <c>apns-</c>.</summary>
     public required IReadOnlyDictionary<string, string> Headers { get; init; }
 
+    /// <summary>
+    /// Every request header as Kestrel saw it (HTTP/2 pseudo-headers excepted; <c>:authority</c> shows as <c>Host</c>),
+    /// names case-insensitive: what a test checks to prove nothing but APNs's headers arrived.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> RequestHeaders { get; init; } = new Dictionary<string, string>();
+
     /// <summary>Whether the request carried an <c>authorization</c> header (always true for an accepted one).</summary>
     public bool HasAuthorization { get; init; }
 

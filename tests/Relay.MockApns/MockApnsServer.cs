@@ -30,7 +30,7 @@ public sealed class MockApnsServer : IAsyncDisposable
         Options = options;
         _log = new NotificationLog(options.MaxRecordedNotifications);
         _tokens = new ProviderTokenVerifier(options, _statistics);
-        var connections = new ConnectionRegistry(_statistics);
+        var connections = new ConnectionRegistry(_statistics, options.TimeProvider);
         var handler = new ApnsRequestHandler(options, _tokens, connections, _scripts, _log, _statistics);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions

@@ -75,7 +75,7 @@ internal sealed class MockConnection(ConnectionContext context)
 }
 
 /// <summary>Open connections by Kestrel connection id, filled by a connection middleware.</summary>
-internal sealed class ConnectionRegistry(Statistics statistics)
+internal sealed class ConnectionRegistry(Statistics statistics, TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, MockConnection> _connections = new(StringComparer.Ordinal);
 
@@ -84,7 +84,7 @@ internal sealed class ConnectionRegistry(Statistics statistics)
     public ConnectionDelegate Middleware(ConnectionDelegate next) => async context =>
     {
         _connections[context.ConnectionId] = new MockConnection(context);
-        statistics.ConnectionOpened();
+        statistics.ConnectionOpened(time.GetUtcNow());
         try
         {
             await next(context);

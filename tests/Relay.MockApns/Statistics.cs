@@ -7,6 +7,8 @@ namespace Relay.MockApns;
 internal sealed class Statistics
 {
     private readonly ConcurrentDictionary<string, StrongBox<long>> _rejectedByReason = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, StrongBox<long>> _byHeader = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentQueue<DateTimeOffset> _connectionTimes = new();
     private long _requests;
     private long _accepted;
     private long _rejected;
@@ -19,7 +21,15 @@ internal sealed class Statistics
     private long _distinctTokens;
     private long _tokenVerifications;
 
-    public void Request() => Interlocked.Increment(ref _requests);
+    public void Request(IHeaderDictionary headers)
+    {
+        Interlocked.Increment(ref _requests);
+        foreach (var name in headers.Keys)
+        {
+            var box = _byHeader.GetOrAdd(name, static _ => new StrongBox<long>());
+            Interlocked.Increment(ref box.Value);
+        }
+    }
     public void Accepted() => Interlocked.Increment(ref _accepted);
     public void StreamRefused() => Interlocked.Increment(ref _refusedStreams);
     public void StreamReset() => Interlocked.Increment(ref _streamsReset);
@@ -28,8 +38,9 @@ internal sealed class Statistics
     public void DistinctTokenSeen() => Interlocked.Increment(ref _distinctTokens);
     public void TokenVerified() => Interlocked.Increment(ref _tokenVerifications);
 
-    public void ConnectionOpened()
+    public void ConnectionOpened(DateTimeOffset at)
     {
+        _connectionTimes.Enqueue(at);
         Interlocked.Increment(ref _connectionsOpened);
         Interlocked.Increment(ref _activeConnections);
     }
@@ -51,6 +62,10 @@ internal sealed class Statistics
         RejectedByReason = _rejectedByReason
             .Where(pair => Volatile.Read(ref pair.Value.Value) > 0)
             .ToDictionary(pair => pair.Key, pair => Volatile.Read(ref pair.Value.Value), StringComparer.Ordinal),
+        RequestsByHeader = _byHeader
+            .Where(pair => Volatile.Read(ref pair.Value.Value) > 0)
+            .ToDictionary(pair => pair.Key.ToLowerInvariant(), pair => Volatile.Read(ref pair.Value.Value), StringComparer.OrdinalIgnoreCase),
+        ConnectionOpenTimes = [.. _connectionTimes],
         RefusedStreams = Volatile.Read(ref _refusedStreams),
         StreamsReset = Volatile.Read(ref _streamsReset),
         ConnectionsOpened = Volatile.Read(ref _connectionsOpened),
@@ -74,9 +89,11 @@ internal sealed class Statistics
         Interlocked.Exchange(ref _goAways, 0);
         Interlocked.Exchange(ref _distinctTokens, 0);
         Interlocked.Exchange(ref _tokenVerifications, 0);
-        foreach (var box in _rejectedByReason.Values)
+        foreach (var box in _rejectedByReason.Values.Concat(_byHeader.Values))
         {
             Interlocked.Exchange(ref box.Value, 0);
         }
+
+        _connectionTimes.Clear();
     }
 }
