@@ -127,6 +127,15 @@ public sealed partial class DeliveryAttempts(
             var response = await apns.SendAsync(notification, cancellationToken);
             verdict = policy.Judge(response, attempts, time.GetUtcNow(), delivery.RetryUntil);
         }
+        catch (ArgumentException)
+        {
+            // The notification cannot be built (a header APNs could not carry faithfully): never retried, never a reconnect.
+            return await SettleAsync(delivery, DeliveryPolicy.Unsendable("InvalidRequest", time.GetUtcNow()), attempts);
+        }
+        catch (ApnsException e) when (e.Failure == ApnsFailure.InvalidRequest)
+        {
+            return await SettleAsync(delivery, DeliveryPolicy.Unsendable("InvalidRequest", time.GetUtcNow()), attempts);
+        }
         catch (ApnsException)
         {
             verdict = policy.JudgeNoAnswer(attempts, time.GetUtcNow(), delivery.RetryUntil);
