@@ -31,7 +31,7 @@ try
     builder.Services.ConfigureHttpJsonOptions(json =>
     {
         json.SerializerOptions.NumberHandling = JsonNumberHandling.Strict;
-        json.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
+        json.SerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
     });
     builder.Services.AddRelayOpenApi();
     builder.Services.AddBearerTokens();

@@ -40,7 +40,6 @@ internal sealed partial class ApnsConnectionPool : IDisposable
         ILogger logger, ApnsMetrics metrics, TimeProvider timeProvider)
     {
         Environment = environment;
-        Endpoint = endpoint;
         DevicePathPrefix = new Uri(endpoint, ApnsHeaders.DevicePath).AbsoluteUri;
         _options = options;
         _trustedCa = trustedCa;
@@ -57,8 +56,6 @@ internal sealed partial class ApnsConnectionPool : IDisposable
     }
 
     public ApnsEnvironment Environment { get; }
-
-    public Uri Endpoint { get; }
 
     /// <summary><c>{endpoint}/3/device/</c>: a request's URI is this and the device token.</summary>
     public string DevicePathPrefix { get; }

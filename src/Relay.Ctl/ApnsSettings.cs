@@ -7,7 +7,7 @@ namespace Relay.Ctl;
 /// <summary>The relay's <c>Apns</c> section: the client's options and the apps with their fallback alerts.</summary>
 internal sealed class ApnsSettings
 {
-    private ApnsSettings(ApnsOptions options, IReadOnlyList<App> apps)
+    private ApnsSettings(ApnsOptions options, ApnsApps apps)
     {
         Options = options;
         Apps = apps;
@@ -15,7 +15,8 @@ internal sealed class ApnsSettings
 
     public ApnsOptions Options { get; }
 
-    public IReadOnlyList<App> Apps { get; }
+    /// <summary>The apps (<c>Apns:Apps</c>), bound and checked by the same Relay.Apns type the relay uses.</summary>
+    public ApnsApps Apps { get; }
 
     /// <summary>Binds the section as the relay does.</summary>
     /// <exception cref="CtlException">A value has the wrong type (a malformed URI or time span).</exception>
@@ -23,9 +24,11 @@ internal sealed class ApnsSettings
     {
         var section = configuration.GetSection(ApnsOptions.SectionName);
         var options = new ApnsOptions();
+        var apps = new ApnsApps();
         try
         {
             section.Bind(options);
+            section.Bind(apps);
         }
         catch (InvalidOperationException e)
         {
@@ -33,9 +36,6 @@ internal sealed class ApnsSettings
             throw new CtlException(e.Message);
         }
 
-        var apps = section.GetSection("Apps").GetChildren()
-            .Select(app => new App(app.Path, app["Topic"] ?? "", Payload(app)))
-            .ToList();
         return new ApnsSettings(options, apps);
     }
 
@@ -55,32 +55,13 @@ internal sealed class ApnsSettings
             failures.AddRange(result.Failures);
         }
 
-        failures.AddRange(AppFailures());
+        failures.AddRange(Apps.Validate());
         return failures;
-    }
-
-    /// <summary>What is wrong with <c>Apns:Apps</c>, as the relay words it.</summary>
-    private IEnumerable<string> AppFailures()
-    {
-        if (Apps.Count == 0)
-        {
-            yield return "Apns:Apps is required: at least one app, as Apns:Apps:0:Topic.";
-        }
-
-        foreach (var app in Apps.Where(a => string.IsNullOrWhiteSpace(a.Topic)))
-        {
-            yield return $"{app.Key}:Topic is required for every app.";
-        }
-
-        foreach (var topic in Apps.GroupBy(a => a.Topic, StringComparer.Ordinal).Where(g => g.Count() > 1))
-        {
-            yield return $"Apns:Apps lists the topic {topic.Key} twice.";
-        }
     }
 
     /// <summary>The payload for <paramref name="topic"/>: its app's alert, or the default one if it has no app.</summary>
     public ApnsPayload PayloadFor(string topic) =>
-        Apps.FirstOrDefault(a => string.Equals(a.Topic, topic, StringComparison.Ordinal))?.Payload ?? ApnsPayload.ForFallbackAlert(null, null, null, "default");
+        Apps.Find(topic)?.Payload ?? new ApnsAppOptions { Topic = topic }.Payload;
 
     /// <summary>A client on these settings. The settings must have passed <see cref="Validate"/>.</summary>
     public ApnsClient CreateClient()
@@ -100,11 +81,4 @@ internal sealed class ApnsSettings
     /// <summary>The endpoint of <paramref name="environment"/> without a trailing slash, as operators write it.</summary>
     public string EndpointText(ApnsEnvironment environment) =>
         (environment == ApnsEnvironment.Sandbox ? Options.SandboxEndpoint : Options.ProductionEndpoint).GetLeftPart(UriPartial.Authority);
-
-    // The relay's rule, from Relay.Apns: the title falls back to "New message" unless the app sets some alert text.
-    private static ApnsPayload Payload(IConfigurationSection app) =>
-        ApnsPayload.ForFallbackAlert(app["Alert:Title"] ?? ApnsPayload.DefaultTitle, app["Alert:Body"], app["Alert:LocKey"], app["Sound"] ?? "default");
-
-    /// <summary>One configured app: its key (<c>Apns:Apps:0</c>), topic and payload template.</summary>
-    public sealed record App(string Key, string Topic, ApnsPayload Payload);
 }

@@ -152,7 +152,7 @@ internal sealed class CheckCommand
         }
 
         Add("apns-apps", appFailures.Count == 0 ? Status.Ok : Status.Fail,
-            appFailures.Count == 0 ? string.Join(", ", settings.Apps.Select(a => a.Topic)) : string.Join(" ", appFailures));
+            appFailures.Count == 0 ? string.Join(", ", settings.Apps.Apps.Select(a => a.Topic)) : string.Join(" ", appFailures));
         if (failures.Count > 0)
         {
             Add("apns-options", Status.Fail, string.Join(" ", failures));
@@ -178,7 +178,7 @@ internal sealed class CheckCommand
         // One connection per environment is all a probe needs. The client owns the token from here on.
         options.ConnectionsPerEndpoint = 1;
         using var client = new ApnsClient(options, token, TimeProvider.System);
-        var app = settings.Apps[0];
+        var app = settings.Apps.Apps[0];
         var payload = app.Payload.Build(Convert.ToBase64String(RandomNumberGenerator.GetBytes(16)), Guid.NewGuid());
         var production = ProbeAsync(client, settings, ApnsEnvironment.Production, app.Topic, payload, cancellationToken);
         var sandbox = ProbeAsync(client, settings, ApnsEnvironment.Sandbox, app.Topic, payload, cancellationToken);
@@ -212,7 +212,7 @@ internal sealed class CheckCommand
     private static async Task<Check> ProbeAsync(
         ApnsClient client, ApnsSettings settings, ApnsEnvironment environment, string topic, byte[] payload, CancellationToken cancellationToken)
     {
-        var name = environment == ApnsEnvironment.Sandbox ? "sandbox" : "production";
+        var name = environment.ToText();
         var endpoint = settings.EndpointText(environment);
         var notification = new ApnsNotification
         {

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.EntityFrameworkCore;
 using Relay.Data;
+using Relay.Apns;
 
 namespace Relay.Ctl;
 
@@ -43,7 +44,7 @@ internal static class DevicesCommand
             .Where(d => d.AccountId == accountId)
             .OrderBy(d => d.RegisteredAt)
             .Select(d => new DeviceRow(
-                d.Id, d.Topic, d.Environment == DeviceEnvironment.Sandbox ? "sandbox" : "production", d.Token.Substring(0, TokenPrefixLength),
+                d.Id, d.Topic, d.Environment.ToText(), d.Token.Substring(0, TokenPrefixLength),
                 d.RegisteredAt, d.LastSuccessAt, d.InvalidatedAt, d.InvalidReason))
             .ToListAsync(cancellationToken);
 

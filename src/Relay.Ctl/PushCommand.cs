@@ -67,7 +67,7 @@ internal static class PushCommand
                 $"device {target.Id} was invalidated at {Text.Time(invalidatedAt)} ({target.InvalidReason}); the relay sends it nothing (--force pushes anyway)");
         }
 
-        var environment = target.Environment == DeviceEnvironment.Sandbox ? ApnsEnvironment.Sandbox : ApnsEnvironment.Production;
+        var environment = target.Environment;
         var payload = settings.PayloadFor(target.Topic);
         var ciphertext = request.Ciphertext ?? Convert.ToBase64String(RandomNumberGenerator.GetBytes(48));
         if (ciphertext.Length > payload.MaxCiphertextLength)
@@ -76,8 +76,8 @@ internal static class PushCommand
         }
 
         var output = console.Out;
-        output.WriteLine($"device   {target.Id}  {target.Topic}  {EnvironmentName(environment)}  token {target.Token[..8]}…");
-        if (!settings.Apps.Any(a => string.Equals(a.Topic, target.Topic, StringComparison.Ordinal)))
+        output.WriteLine($"device   {target.Id}  {target.Topic}  {environment.ToText()}  token {target.Token[..8]}…");
+        if (settings.Apps.Find(target.Topic) is null)
         {
             output.WriteLine($"note     topic {target.Topic} is not in Apns:Apps (the relay sends it nothing); using the default alert");
         }
@@ -143,8 +143,6 @@ internal static class PushCommand
 
     // Only the device side of the verdict matters for a single test push, so the retry delays are never used.
     private static readonly DeliveryPolicy Policy = new(TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(5));
-
-    private static string EnvironmentName(ApnsEnvironment environment) => environment == ApnsEnvironment.Sandbox ? "sandbox" : "production";
 
     private sealed record Request(Guid DeviceId, string? Ciphertext, int TtlSeconds, bool Force);
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.EntityFrameworkCore;
 using Relay.Data;
+using Relay.Apns;
 
 namespace Relay.Ctl;
 
@@ -59,7 +60,7 @@ internal static class StatsCommand
             new DeviceCounts(total, active, total - active),
             [.. byTopic
                 .OrderBy(t => t.Topic, StringComparer.Ordinal).ThenBy(t => t.Environment)
-                .Select(t => new TopicCounts(t.Topic, t.Environment == DeviceEnvironment.Sandbox ? "sandbox" : "production", t.Total, t.Active))],
+                .Select(t => new TopicCounts(t.Topic, t.Environment.ToText(), t.Total, t.Active))],
             byReason.OrderByDescending(r => r.Count).ToDictionary(r => r.Reason ?? "(none)", r => r.Count, StringComparer.Ordinal),
             new SuccessCounts(day, week, never));
     }

@@ -2,6 +2,7 @@ using System.Data.Common;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
 using NpgsqlTypes;
+using Relay.Apns;
 
 namespace Relay.Data;
 
@@ -17,7 +18,7 @@ public sealed record AcceptedBatch(IReadOnlySet<Guid> Messages, IReadOnlySet<Gui
 public sealed record ClaimedDelivery(
     Guid Id, Guid MessageId, Guid AccountId, Guid DeviceId, int Attempts, bool TakenOver,
     string? Ciphertext, string? CollapseId, long ApnsExpiration, DateTimeOffset RetryUntil,
-    string Token, string Topic, DeviceEnvironment Environment, string? DeviceInvalidReason);
+    string Token, string Topic, ApnsEnvironment Environment, string? DeviceInvalidReason);
 
 /// <summary>A delivery's new state after an attempt, written by <see cref="DeliveryStore.ApplyAsync"/>.</summary>
 public sealed record DeliveryChange(Guid Id, DeliveryStatus Status, int Attempts, DateTimeOffset NextAttemptAt, string? Reason);
@@ -145,7 +146,7 @@ public static class DeliveryStore
                     reader.GetGuid(0), reader.GetGuid(1), reader.GetGuid(2), reader.GetGuid(3), reader.GetInt32(4), reader.GetBoolean(5),
                     NullableString(reader, 6), NullableString(reader, 7), reader.GetInt64(8), reader.GetFieldValue<DateTimeOffset>(9),
                     reader.GetString(10), reader.GetString(11),
-                    reader.GetString(12) == "sandbox" ? DeviceEnvironment.Sandbox : DeviceEnvironment.Production,
+                    ApnsEnvironments.Parse(reader.GetString(12)),
                     NullableString(reader, 13)));
             }
 

@@ -1,13 +1,15 @@
+using Relay.Apns;
+
 namespace Relay.Data;
 
 /// <summary>An APNs device token registered by an account for one app (topic).</summary>
 public sealed class Device
 {
     /// <summary>Longest stored token: 256 bytes as hex.</summary>
-    public const int TokenMaxLength = 512;
+    public const int TokenMaxLength = ApnsHeaders.MaxDeviceTokenLength;
 
     /// <summary>Longest stored topic (bundle id).</summary>
-    public const int TopicMaxLength = 255;
+    public const int TopicMaxLength = ApnsHeaders.MaxTopicLength;
 
     /// <summary>Longest stored <see cref="InvalidReason"/>.</summary>
     public const int InvalidReasonMaxLength = 64;
@@ -25,7 +27,7 @@ public sealed class Device
     public required string Topic { get; set; }
 
     /// <summary>Which APNs endpoint the token belongs to.</summary>
-    public DeviceEnvironment Environment { get; set; }
+    public ApnsEnvironment Environment { get; set; }
 
     /// <summary>When the token was last registered (UTC); APNs's 410 timestamp is compared with it.</summary>
     public DateTimeOffset RegisteredAt { get; set; }

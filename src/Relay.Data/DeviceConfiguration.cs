@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Relay.Apns;
 
 namespace Relay.Data;
 
@@ -23,8 +24,8 @@ internal sealed class DeviceConfiguration : IEntityTypeConfiguration<Device>
         builder.Property(d => d.Environment)
             .HasMaxLength(16)
             .HasConversion(
-                e => e == DeviceEnvironment.Sandbox ? "sandbox" : "production",
-                s => s == "sandbox" ? DeviceEnvironment.Sandbox : DeviceEnvironment.Production);
+                e => e.ToText(),
+                s => ApnsEnvironments.Parse(s));
         builder.Property(d => d.InvalidReason).HasMaxLength(Device.InvalidReasonMaxLength);
 
         builder.HasIndex(d => new { d.Token, d.Topic }).IsUnique();

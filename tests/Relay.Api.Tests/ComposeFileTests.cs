@@ -652,7 +652,7 @@ public sealed partial class ComposeFileTests
         }
 
         AddProperties(typeof(ApnsOptions), ApnsOptions.SectionName, keys);
-        AddProperties(typeof(AppOptions), $"{ApnsOptions.SectionName}:Apps:N", keys);
+        AddProperties(typeof(ApnsAppOptions), $"{ApnsOptions.SectionName}:Apps:N", keys);
         AddProperties(typeof(AuthOptions), AuthOptions.SectionName, keys);
         AddProperties(typeof(Relay.Api.Deliveries.DeliveryOptions), Relay.Api.Deliveries.DeliveryOptions.SectionName, keys);
         return keys;

@@ -1,5 +1,6 @@
 using System.Buffers.Text;
 using Microsoft.Extensions.Options;
+using Relay.Apns;
 using Relay.Data;
 
 namespace Relay.Api.Configuration;
@@ -22,12 +23,7 @@ public static class RelayOptionsExtensions
             .Validate(o => !string.IsNullOrWhiteSpace(o.ConnectionString), "ConnectionStrings:Relay is required: the PostgreSQL connection string.")
             .ValidateOnStart();
 
-        services.AddOptions<RelayAppsOptions>()
-            .Bind(builder.Configuration.GetSection("Apns"))
-            .Validate(o => o.Apps.Count > 0, "Apns:Apps is required: at least one app, as Apns:Apps:0:Topic.")
-            .Validate(o => o.Apps.TrueForAll(a => !string.IsNullOrWhiteSpace(a.Topic)), "Apns:Apps:N:Topic is required for every app.")
-            .Validate(o => o.Apps.Select(a => a.Topic).Distinct(StringComparer.Ordinal).Count() == o.Apps.Count, "Apns:Apps lists a topic twice.")
-            .ValidateOnStart();
+        services.AddApnsApps(builder.Configuration.GetSection(ApnsOptions.SectionName));
 
         var isDevelopment = builder.Environment.IsDevelopment();
         services.AddOptions<AuthOptions>()

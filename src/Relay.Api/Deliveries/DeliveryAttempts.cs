@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using Relay.Api.Configuration;
 using Relay.Api.Health;
 using Relay.Api.Messages;
 using Relay.Apns;
@@ -17,7 +16,7 @@ namespace Relay.Api.Deliveries;
 /// </summary>
 public sealed partial class DeliveryAttempts(
     ApnsClient apns,
-    IOptions<RelayAppsOptions> apps,
+    IOptions<ApnsApps> apps,
     DeliveryPolicy policy,
     DeliveryWriter writer,
     OutageGates gates,
@@ -100,7 +99,7 @@ public sealed partial class DeliveryAttempts(
             return await SettleAsync(delivery, DeliveryPolicy.Unsendable(null, time.GetUtcNow()), delivery.Attempts);
         }
 
-        var environment = delivery.Environment == DeviceEnvironment.Sandbox ? ApnsEnvironment.Sandbox : ApnsEnvironment.Production;
+        var environment = delivery.Environment;
         var gate = gates.For(environment);
         if (!gate.TryPass(out var retryAt))
         {

@@ -5,8 +5,8 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Relay.Api.Auth;
-using Relay.Api.Configuration;
 using Relay.Data;
+using Relay.Apns;
 
 namespace Relay.Api.Devices;
 
@@ -29,7 +29,7 @@ public static class DeviceEndpoints
         RegisterDeviceRequest request, ClaimsPrincipal user, RelayDbContext db, TimeProvider time, CancellationToken cancellationToken)
     {
         var token = request.Token!.ToLowerInvariant();
-        var environment = request.Environment == "sandbox" ? DeviceEnvironment.Sandbox : DeviceEnvironment.Production;
+        var environment = ApnsEnvironments.Parse(request.Environment);
 
         // A token another account registered moves: that device is deleted with its pending deliveries and this
         // account gets a new one, so no history or id crosses accounts. A token this account registered again keeps
@@ -43,7 +43,7 @@ public static class DeviceEndpoints
             await db.Devices.Where(d => d.Token == token && d.Topic == request.Topic && d.AccountId != accountId).ExecuteDeleteAsync(cancellationToken);
             result = await db.Database.SqlQuery<UpsertResult>($"""
                 INSERT INTO devices (id, account_id, token, topic, environment, registered_at)
-                VALUES ({Guid.CreateVersion7()}, {accountId}, {token}, {request.Topic}, {environment.ToString().ToLowerInvariant()}, {time.GetUtcNow()})
+                VALUES ({Guid.CreateVersion7()}, {accountId}, {token}, {request.Topic}, {environment.ToText()}, {time.GetUtcNow()})
                 ON CONFLICT (token, topic) DO UPDATE SET
                     environment = EXCLUDED.environment,
                     registered_at = EXCLUDED.registered_at,
@@ -69,7 +69,7 @@ public static class DeviceEndpoints
             .Select(d => new { d.Id, d.Topic, d.Environment, d.Token, d.RegisteredAt, d.LastSuccessAt, d.InvalidatedAt, d.InvalidReason })
             .ToListAsync(cancellationToken);
         return TypedResults.Ok(devices.ConvertAll(d => new DeviceSummary(
-            d.Id, d.Topic, d.Environment == DeviceEnvironment.Sandbox ? "sandbox" : "production", d.Token[..8],
+            d.Id, d.Topic, d.Environment, d.Token[..8],
             d.RegisteredAt, d.LastSuccessAt, d.InvalidatedAt, d.InvalidReason)));
     }
 
@@ -103,17 +103,17 @@ public sealed record RegisterDeviceRequest : IValidatableObject
 
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
-        if (Token is not null && (Token.Length is < 32 or > 512 || Token.Length % 2 != 0 || !Token.All(char.IsAsciiHexDigit)))
+        if (Token is not null && !ApnsHeaders.IsValidDeviceToken(Token))
         {
             yield return new ValidationResult("token must be the APNs device token in hex: 16 to 256 bytes, an even number of hex digits.", [nameof(Token)]);
         }
 
-        if (Environment is not null && Environment is not ("production" or "sandbox"))
+        if (Environment is not null && !ApnsEnvironments.TryParse(Environment, out _))
         {
             yield return new ValidationResult("environment must be \"production\" or \"sandbox\".", [nameof(Environment)]);
         }
 
-        var apps = validationContext.GetService(typeof(IOptions<RelayAppsOptions>)) as IOptions<RelayAppsOptions>;
+        var apps = validationContext.GetService(typeof(IOptions<ApnsApps>)) as IOptions<ApnsApps>;
         if (Topic is not null && apps?.Value.Find(Topic) is null)
         {
             yield return new ValidationResult(
@@ -126,5 +126,5 @@ public sealed record RegisterDeviceRequest : IValidatableObject
 public sealed record DeviceResponse(Guid DeviceId);
 
 public sealed record DeviceSummary(
-    Guid DeviceId, string Topic, string Environment, string TokenPrefix,
+    Guid DeviceId, string Topic, ApnsEnvironment Environment, string TokenPrefix,
     DateTimeOffset RegisteredAt, DateTimeOffset? LastSuccessAt, DateTimeOffset? InvalidatedAt, string? InvalidReason);

@@ -3,8 +3,8 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using Relay.Api.Configuration;
 using Relay.Api.Deliveries;
+using Relay.Apns;
 using Relay.Data;
 
 namespace Relay.Api.Messages;
@@ -20,7 +20,7 @@ public sealed partial class MessageSender(
     MessageIntake intake,
     DeliveryAttempts attempts,
     IDbContextFactory<RelayDbContext> contexts,
-    IOptions<RelayAppsOptions> apps,
+    IOptions<ApnsApps> apps,
     IOptions<DeliveryOptions> options,
     RelayInstance instance,
     RelayMetrics metrics,

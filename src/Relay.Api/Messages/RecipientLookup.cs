@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.EntityFrameworkCore;
 using Relay.Data;
+using Relay.Apns;
 
 namespace Relay.Api.Messages;
 
@@ -112,12 +113,12 @@ public sealed class RecipientLookup(IServiceScopeFactory scopes) : BackgroundSer
             from a in db.Accounts.AsNoTracking()
             where ids.Contains(a.Id)
             from d in db.Devices.Where(d => d.AccountId == a.Id && d.InvalidatedAt == null).DefaultIfEmpty()
-            select new RecipientRow(a.Id, (Guid?)d!.Id, d.Token, d.Topic, (DeviceEnvironment?)d.Environment));
+            select new RecipientRow(a.Id, (Guid?)d!.Id, d.Token, d.Topic, (ApnsEnvironment?)d.Environment));
 
     private sealed record Lookup(IReadOnlyCollection<Guid> AccountIds, TaskCompletionSource<Dictionary<Guid, List<RecipientDevice>>> Answer);
 
-    private sealed record RecipientRow(Guid AccountId, Guid? DeviceId, string? Token, string? Topic, DeviceEnvironment? Environment);
+    private sealed record RecipientRow(Guid AccountId, Guid? DeviceId, string? Token, string? Topic, ApnsEnvironment? Environment);
 }
 
 /// <summary>An active device of a recipient, as the lookup found it.</summary>
-public sealed record RecipientDevice(Guid DeviceId, Guid AccountId, string Token, string Topic, DeviceEnvironment Environment);
+public sealed record RecipientDevice(Guid DeviceId, Guid AccountId, string Token, string Topic, ApnsEnvironment Environment);
