@@ -4,8 +4,10 @@
 # concurrent clients for a bounded time. Then the client-only benchmark against the same mock, for comparison.
 # Prints messages/s, deliveries/s at the mock, p50/p99 and the relay's peak memory, and writes bench/RESULTS-e2e.md.
 #
-#   bench/e2e.sh                       64 clients for 20 s
+#   bench/e2e.sh                       64 clients for 20 s after 30 s of warm-up
 #   CLIENTS=128 DURATION=30s WARMUP=30s bench/e2e.sh
+#   MODE=faults bench/e2e.sh           the relay through a 10 s APNs outage (503 on every push): lost, duplicated
+#   RELAY_DLL=... RESULTS=... bench/e2e.sh   another build of the relay, results elsewhere (bench/durable.sh)
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -27,13 +29,17 @@ readonly MOCK="https://127.0.0.1:$MOCK_PORT"
 readonly RELAY="http://127.0.0.1:$RELAY_PORT"
 readonly MOCK_DLL=tests/Relay.MockApns/bin/Release/net10.0/Relay.MockApns.dll
 readonly BENCH_DLL=bench/Relay.Bench/bin/Release/net10.0/Relay.Bench.dll
-readonly RELAY_DLL=src/Relay.Api/bin/Release/net10.0/Relay.Api.dll
+readonly RELAY_DLL="${RELAY_DLL:-src/Relay.Api/bin/Release/net10.0/Relay.Api.dll}"
+readonly MODE="${MODE:-e2e}"
+readonly RESULTS="${RESULTS:-bench/RESULTS-$MODE.md}"
+# Set to skip the client-only comparison after the end-to-end run.
+readonly SKIP_CLIENT="${SKIP_CLIENT:-}"
 mkdir -p "$WORK"
 
 echo "== building (Release)"
 dotnet build -c Release -v quiet -nologo tests/Relay.MockApns >/dev/null
 dotnet build -c Release -v quiet -nologo bench/Relay.Bench >/dev/null
-dotnet build -c Release -v quiet -nologo src/Relay.Api >/dev/null
+if [[ "$RELAY_DLL" == src/* ]]; then dotnet build -c Release -v quiet -nologo src/Relay.Api >/dev/null; fi
 
 pids=()
 started_pg=""
@@ -56,7 +62,7 @@ psql "$SERVER" -qc "CREATE DATABASE $DATABASE" >/dev/null
 
 dotnet "$MOCK_DLL" generate --out "$CERTS" --team-id "$TEAM_ID" --key-id "$KEY_ID" >/dev/null
 dotnet "$MOCK_DLL" serve --certs "$CERTS" --host 127.0.0.1 --port "$MOCK_PORT" --team-id "$TEAM_ID" --key-id "$KEY_ID" \
-    --topics "$TOPIC" --no-record >"$WORK/mock.log" 2>&1 &
+    --topics "$TOPIC" $([[ $MODE == faults ]] && echo --no-record-bodies || echo --no-record) >"$WORK/mock.log" 2>&1 &
 pids+=($!)
 
 # A small connection pool: on 2 cores, 8 PostgreSQL backends serve more messages than 20 or 100 contending ones.
@@ -87,6 +93,26 @@ for attempt in $(seq 150); do
     sleep 0.2
 done
 
+if [[ $MODE == faults ]]; then
+    echo "== faults: a 10 s window of 503 ServiceUnavailable on every push"
+    FAULT_COMMAND="dotnet $BENCH_DLL faults --relay $RELAY --mock $MOCK --topic $TOPIC --clients 32 --rate ${RATE:-500} --duration 30s --fault-at 10s --fault-for 10s"
+    status=0
+    $FAULT_COMMAND | tee "$WORK/faults.txt" || status=$?
+    {
+        echo "# Relay fault benchmark: a 10 s APNs outage"
+        echo
+        echo "Written by \`MODE=faults bench/e2e.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'). Machine: $(nproc) cores; PostgreSQL 15,"
+        echo "the recording mock APNs, the relay (shipped Delivery:* defaults) and the load generator share it, on 127.0.0.1."
+        echo
+        echo '```'
+        echo "$FAULT_COMMAND"
+        cat "$WORK/faults.txt"
+        echo '```'
+    } >"$RESULTS"
+    echo "== wrote $RESULTS"
+    exit "$status"
+fi
+
 echo "== end-to-end: $CLIENTS clients for $DURATION after $WARMUP of warm-up"
 E2E_COMMAND="dotnet $BENCH_DLL e2e --relay $RELAY --mock $MOCK --topic $TOPIC --clients $CLIENTS --duration $DURATION --warmup $WARMUP --max-messages $MAX_MESSAGES"
 $E2E_COMMAND | tee "$WORK/e2e.txt"
@@ -94,9 +120,14 @@ PEAK_KB=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$RELAY_PID/sta
 PEAK_MIB=$((PEAK_KB / 1024))
 echo "relay peak memory (VmHWM): $PEAK_MIB MiB"
 
+CLIENT_COMMAND=""
+if [[ -z "$SKIP_CLIENT" ]]; then
 echo "== client only, same mock"
 CLIENT_COMMAND="dotnet $BENCH_DLL client --endpoint $MOCK --ca $CERTS/ca.pem --key $CERTS/apns-key.p8 --team-id $TEAM_ID --key-id $KEY_ID --topic $TOPIC -n 200000 --concurrency 512 --duration-limit 30s"
 $CLIENT_COMMAND | tee "$WORK/client.txt"
+else
+    : >"$WORK/client.txt"
+fi
 
 value() { sed -n "s/^RESULT .* $1=\([0-9.]*\).*/\1/p" "$2"; }
 MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
@@ -118,7 +149,7 @@ MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
     echo "Commands:"
     echo
     echo '```'
-    echo "bench/e2e.sh   # CLIENTS=$CLIENTS DURATION=$DURATION"
+    echo "bench/e2e.sh   # CLIENTS=$CLIENTS DURATION=$DURATION WARMUP=$WARMUP RELAY_DLL=$RELAY_DLL"
     echo "$E2E_COMMAND"
     echo "$CLIENT_COMMAND"
     echo '```'
@@ -128,5 +159,5 @@ MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
     echo '```'
     cat "$WORK/e2e.txt"
     echo '```'
-} >bench/RESULTS-e2e.md
-echo "== wrote bench/RESULTS-e2e.md"
+} >"$RESULTS"
+echo "== wrote $RESULTS"

@@ -6,7 +6,6 @@ using System.Net.Http.Json;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using NSec.Cryptography;
 
 namespace Relay.Bench;
 
@@ -39,27 +38,11 @@ internal static class E2eBenchmark
             UseCookies = false,
         })
         { BaseAddress = relay, Timeout = TimeSpan.FromSeconds(30) };
-        using var mockClient = new HttpClient(new SocketsHttpHandler
-        {
-            SslOptions = { RemoteCertificateValidationCallback = (_, _, _, _) => true }, // the local dev mock only
-        })
-        { BaseAddress = mock, DefaultRequestVersion = HttpVersion.Version20, DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact };
+        using var mockClient = MockControl.CreateClient(mock);
 
         Console.WriteLine(string.Create(invariant, $"Relay end-to-end benchmark: {relay} with {clients} clients, single-recipient messages of {ciphertext.Length} base64 characters, {duration.TotalSeconds:F0} s (at most {maxMessages} messages)"));
-        var pairs = new (string Token, Guid Recipient)[clients];
         var setup = Stopwatch.StartNew();
-        await Parallel.ForAsync(0, clients, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
-        {
-            var sender = await SignUpAsync(http, ct);
-            var recipient = await SignUpAsync(http, ct);
-            using var register = new HttpRequestMessage(HttpMethod.Post, "/v1/devices")
-            {
-                Content = JsonContent.Create(new { token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)), topic, environment = "production" }),
-            };
-            register.Headers.Authorization = new AuthenticationHeaderValue("Bearer", recipient.Token);
-            (await http.SendAsync(register, ct)).EnsureSuccessStatusCode();
-            pairs[i] = (sender.Token, recipient.AccountId);
-        });
+        var pairs = await RelayAccounts.PairUpAsync(http, topic, clients);
         Console.WriteLine(string.Create(invariant, $"setup: {clients * 2} accounts signed in, {clients} devices registered in {setup.Elapsed.TotalSeconds:F1} s"));
 
         // Warm-up: JIT, connection pools, PostgreSQL plans.
@@ -80,7 +63,7 @@ internal static class E2eBenchmark
         return result.Failed == 0 && result.Undelivered == 0 ? 0 : 1;
     }
 
-    private static async Task<Run> RunAsync(HttpClient http, (string Token, Guid Recipient)[] pairs, string ciphertext, TimeSpan duration, int maxMessages, bool recordLatency)
+    private static async Task<Run> RunAsync(HttpClient http, RelayAccounts.Pair[] pairs, string ciphertext, TimeSpan duration, int maxMessages, bool recordLatency)
     {
         using var stop = new CancellationTokenSource(duration);
         var run = new Run();
@@ -94,7 +77,7 @@ internal static class E2eBenchmark
             {
                 using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/messages") { Content = new ByteArrayContent(body) };
                 request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", pair.Token);
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", pair.SenderToken);
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
@@ -130,21 +113,6 @@ internal static class E2eBenchmark
         }))).ConfigureAwait(false);
         run.Elapsed = clock.Elapsed;
         return run;
-    }
-
-    private static async Task<(Guid AccountId, string Token)> SignUpAsync(HttpClient http, CancellationToken cancellationToken)
-    {
-        using var key = Key.Create(SignatureAlgorithm.Ed25519);
-        var created = await http.PostAsJsonAsync("/v1/accounts", new { identityKey = Convert.ToBase64String(key.PublicKey.Export(KeyBlobFormat.RawPublicKey)) }, cancellationToken);
-        created.EnsureSuccessStatusCode();
-        var accountId = (await created.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("accountId").GetGuid();
-        var issued = await http.PostAsJsonAsync("/v1/auth/challenge", new { accountId }, cancellationToken);
-        issued.EnsureSuccessStatusCode();
-        var challenge = (await issued.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("challenge").GetString()!;
-        var signature = SignatureAlgorithm.Ed25519.Sign(key, Encoding.UTF8.GetBytes($"relay-auth-v1:{accountId:D}:{challenge}"));
-        var token = await http.PostAsJsonAsync("/v1/auth/token", new { accountId, challenge, signature = Convert.ToBase64String(signature) }, cancellationToken);
-        token.EnsureSuccessStatusCode();
-        return (accountId, (await token.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("accessToken").GetString()!);
     }
 
     private static async Task<long> AcceptedAsync(HttpClient mock)

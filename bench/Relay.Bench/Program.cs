@@ -1,10 +1,12 @@
 using Relay.Bench;
 
-// One mode per file: `client` (Relay.Apns alone), `e2e` (the whole relay), `jwt` (a token for h2load).
+// One mode per file: `client` (Relay.Apns alone), `e2e` (the whole relay), `faults` (the relay through an APNs
+// outage), `jwt` (a token for h2load).
 return args switch
 {
     ["client", .. var rest] => await Run(() => ClientBenchmark.RunAsync(BenchArguments.Parse(rest, ClientBenchmark.Options))),
     ["e2e", .. var rest] => await Run(() => E2eBenchmark.RunAsync(BenchArguments.Parse(rest, E2eBenchmark.Options))),
+    ["faults", .. var rest] => await Run(() => FaultBenchmark.RunAsync(BenchArguments.Parse(rest, FaultBenchmark.Options))),
     ["jwt", .. var rest] => await Run(() => Task.FromResult(JwtCommand.Run(BenchArguments.Parse(rest, JwtCommand.Options)))),
     [] or ["help" or "--help" or "-h"] => Usage(Console.Out, 0),
     _ => Usage(Console.Error, 2),
@@ -38,6 +40,12 @@ static int Usage(TextWriter writer, int exitCode)
               Signs up 2 x clients accounts on a running relay, registers a device for each recipient, then has
               every client post single-recipient messages until the duration or the count runs out; prints
               messages/second, deliveries/second at the mock and latency percentiles (bench/e2e.sh runs it all).
+          Relay.Bench faults --relay http://127.0.0.1:5090 --mock https://127.0.0.1:2199 [--topic com.example.chat]
+                             [--clients 32] [--rate 500] [--duration 30s] [--fault-at 10s] [--fault-for 10s]
+                             [--settle-timeout 120s]
+              Posts rate x duration single-recipient messages while the mock answers every push 503 for a window,
+              waits until every delivery is final, then counts deliveries lost and duplicated at the mock (which
+              must record: bench/e2e.sh with MODE=faults) and the APNs request rate before, during and after.
           Relay.Bench jwt --key apns-key.p8 --team-id T --key-id K
               Prints one provider token (ES256 JWT) for h2load and curl.
         """);

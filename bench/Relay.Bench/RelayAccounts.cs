@@ -1,0 +1,53 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using NSec.Cryptography;
+
+namespace Relay.Bench;
+
+/// <summary>Accounts and devices on a running relay, made through its HTTP API as an app would.</summary>
+internal static class RelayAccounts
+{
+    /// <summary>
+    /// Signs up <paramref name="count"/> senders and as many recipients, and registers one production device for each
+    /// recipient; returns each sender's bearer token with its recipient's account id and device token.
+    /// </summary>
+    public static async Task<Pair[]> PairUpAsync(HttpClient http, string topic, int count)
+    {
+        var pairs = new Pair[count];
+        await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
+        {
+            var sender = await SignUpAsync(http, ct);
+            var recipient = await SignUpAsync(http, ct);
+            var deviceToken = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+            using var register = new HttpRequestMessage(HttpMethod.Post, "/v1/devices")
+            {
+                Content = JsonContent.Create(new { token = deviceToken, topic, environment = "production" }),
+            };
+            register.Headers.Authorization = new AuthenticationHeaderValue("Bearer", recipient.Token);
+            (await http.SendAsync(register, ct)).EnsureSuccessStatusCode();
+            pairs[i] = new Pair(sender.Token, recipient.AccountId, deviceToken);
+        });
+        return pairs;
+    }
+
+    private static async Task<(Guid AccountId, string Token)> SignUpAsync(HttpClient http, CancellationToken cancellationToken)
+    {
+        using var key = Key.Create(SignatureAlgorithm.Ed25519);
+        var created = await http.PostAsJsonAsync("/v1/accounts", new { identityKey = Convert.ToBase64String(key.PublicKey.Export(KeyBlobFormat.RawPublicKey)) }, cancellationToken);
+        created.EnsureSuccessStatusCode();
+        var accountId = (await created.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("accountId").GetGuid();
+        var issued = await http.PostAsJsonAsync("/v1/auth/challenge", new { accountId }, cancellationToken);
+        issued.EnsureSuccessStatusCode();
+        var challenge = (await issued.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("challenge").GetString()!;
+        var signature = SignatureAlgorithm.Ed25519.Sign(key, Encoding.UTF8.GetBytes($"relay-auth-v1:{accountId:D}:{challenge}"));
+        var token = await http.PostAsJsonAsync("/v1/auth/token", new { accountId, challenge, signature = Convert.ToBase64String(signature) }, cancellationToken);
+        token.EnsureSuccessStatusCode();
+        return (accountId, (await token.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("accessToken").GetString()!);
+    }
+
+    /// <summary>A sender's bearer token, and the recipient it writes to with that recipient's one device token.</summary>
+    public sealed record Pair(string SenderToken, Guid Recipient, string DeviceToken);
+}
