@@ -75,4 +75,32 @@ public static class Problems
         Title = "Database unavailable",
         Detail = $"The relay cannot reach its database right now. Nothing was changed; retry in {retryAfterSeconds} seconds.",
     };
+
+    public static ProblemDetails RealtimeDeviceRequired() => new()
+    {
+        Status = StatusCodes.Status400BadRequest,
+        Title = "Device required",
+        Detail = "Name the connecting device once in the query string: /v1/realtime?deviceId={deviceId}.",
+    };
+
+    public static ProblemDetails RealtimeDeviceRefused(Guid deviceId) => new()
+    {
+        Status = StatusCodes.Status403Forbidden,
+        Title = "Not your active device",
+        Detail = $"The device {deviceId:D} is not one of your registered, active devices.",
+    };
+
+    public static ProblemDetails RealtimeConnectionCap(int max) => new()
+    {
+        Status = StatusCodes.Status429TooManyRequests,
+        Title = "Too many connections",
+        Detail = $"Your account already holds {max} realtime connections, the most it may; close one first.",
+    };
+
+    public static ProblemDetails InboxLimit(int max) => new()
+    {
+        Status = StatusCodes.Status400BadRequest,
+        Title = "Invalid limit",
+        Detail = $"limit must be from 1 to {max}.",
+    };
 }

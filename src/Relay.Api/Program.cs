@@ -7,7 +7,9 @@ using Relay.Api.Configuration;
 using Relay.Api.Deliveries;
 using Relay.Api.Devices;
 using Relay.Api.Health;
+using Relay.Api.Inbox;
 using Relay.Api.Messages;
+using Relay.Api.Realtime;
 using Relay.Apns;
 using Scalar.AspNetCore;
 using Serilog;
@@ -41,6 +43,7 @@ try
     builder.Services.AddApnsClient(builder.Configuration.GetSection(ApnsOptions.SectionName));
     builder.Services.AddSingleton<RelayMetrics>();
     builder.AddRelayDelivery();
+    builder.AddRelayRealtime();
 
     var app = builder.Build();
     await app.MigrateIfConfiguredAsync();
@@ -50,6 +53,7 @@ try
     app.UseSerilogRequestLogging(requests => requests.Logger = app.Services.GetRequiredService<Serilog.ILogger>());
     app.UseAuthentication();
     app.UseAuthorization();
+    app.UseRelayRealtime();
     app.UseRateLimiter();
 
     app.MapOpenApi();
@@ -60,6 +64,8 @@ try
     app.MapAuth();
     app.MapDevices();
     app.MapMessages();
+    app.MapInbox();
+    app.MapRelayRealtime();
 
     await app.RunAsync();
     return 0;

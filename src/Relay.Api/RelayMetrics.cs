@@ -14,6 +14,7 @@ public sealed class RelayMetrics
     private readonly Counter<long> _attempts;
     private readonly Counter<long> _held;
     private readonly Counter<long> _takenOver;
+    private readonly Counter<long> _inboxDropped;
     private long _due;
     private double _oldestDueSeconds;
 
@@ -27,6 +28,7 @@ public sealed class RelayMetrics
         _attempts = meter.CreateCounter<long>("relay.delivery.attempts", "{attempt}", "APNs attempts by the delivery's resulting status and APNs reason.");
         _held = meter.CreateCounter<long>("relay.delivery.attempts.held", "{attempt}", "Attempts held back while APNs was failing.");
         _takenOver = meter.CreateCounter<long>("relay.delivery.leases.taken_over", "{delivery}", "Deliveries taken over after another instance's lease ran out.");
+        _inboxDropped = meter.CreateCounter<long>("relay.inbox.dropped", "{message}", "Messages dropped from full inboxes, oldest first.");
         meter.CreateObservableGauge("relay.delivery.due", () => Volatile.Read(ref _due), "{delivery}", "Deliveries due and waiting for an attempt.");
         meter.CreateObservableGauge("relay.delivery.oldest_due_age", () => Volatile.Read(ref _oldestDueSeconds), "s", "How long the oldest due delivery has waited.");
     }
@@ -49,6 +51,14 @@ public sealed class RelayMetrics
     {
         Volatile.Write(ref _due, due);
         Volatile.Write(ref _oldestDueSeconds, oldestAge.TotalSeconds);
+    }
+
+    public void InboxDropped(int count)
+    {
+        if (count > 0)
+        {
+            _inboxDropped.Add(count);
+        }
     }
 
     public void DeviceInvalidated(string reason) =>

@@ -45,4 +45,10 @@ public sealed class Delivery
 
     /// <summary>When the status or an attempt last changed it (UTC).</summary>
     public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>
+    /// Whether the delivery still sits in its device's inbox: true until the device acknowledges it, or the inbox
+    /// cap drops it as the oldest. The inbox lists it while it is <c>retrying</c> or <c>sent</c> and unexpired.
+    /// </summary>
+    public bool InInbox { get; set; } = true;
 }

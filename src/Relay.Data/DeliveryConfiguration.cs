@@ -24,6 +24,13 @@ internal sealed class DeliveryConfiguration : IEntityTypeConfiguration<Delivery>
         builder.HasIndex(d => d.MessageId);
         builder.HasIndex(d => d.DeviceId);
 
+        builder.Property(d => d.InInbox).HasDefaultValue(true).HasSentinel(true);
+
+        // A device's inbox, oldest first (message ids are time-ordered UUIDv7s).
+        builder.HasIndex(d => new { d.DeviceId, d.MessageId })
+            .HasDatabaseName("ix_deliveries_inbox")
+            .HasFilter("in_inbox AND status IN ('retrying', 'sent')");
+
         // The dispatcher's claim: due deliveries, oldest first.
         builder.HasIndex(d => d.NextAttemptAt)
             .HasDatabaseName("ix_deliveries_due")

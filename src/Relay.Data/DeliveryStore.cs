@@ -18,13 +18,15 @@ public sealed record AcceptedBatch(IReadOnlySet<Guid> Messages, IReadOnlySet<Gui
 public sealed record ClaimedDelivery(
     Guid Id, Guid MessageId, Guid AccountId, Guid DeviceId, int Attempts, bool TakenOver,
     string? Ciphertext, string? CollapseId, long ApnsExpiration, DateTimeOffset RetryUntil,
-    string Token, string Topic, ApnsEnvironment Environment, string? DeviceInvalidReason);
+    string Token, string Topic, ApnsEnvironment Environment, string? DeviceInvalidReason,
+    DateTimeOffset SentAt, DateTimeOffset ExpiresAt);
 
 /// <summary>A delivery's new state after an attempt, written by <see cref="DeliveryStore.ApplyAsync"/>.</summary>
 public sealed record DeliveryChange(Guid Id, DeliveryStatus Status, int Attempts, DateTimeOffset NextAttemptAt, string? Reason);
 
 /// <summary>A delivery whose state a statement changed.</summary>
-public sealed record ChangedDelivery(Guid Id, Guid MessageId, Guid AccountId, Guid DeviceId, DeliveryStatus Status, string? Reason);
+public sealed record ChangedDelivery(
+    Guid Id, Guid MessageId, Guid AccountId, Guid DeviceId, DeliveryStatus Status, string? Reason, Guid? SenderAccountId, DateTimeOffset At);
 
 /// <summary>The due deliveries waiting, for the gauges.</summary>
 public sealed record DueBacklog(long Count, DateTimeOffset? Oldest);
@@ -129,7 +131,7 @@ public static class DeliveryStore
             WHERE d.id = due.id AND m.id = d.message_id AND v.id = d.device_id
             RETURNING d.id, d.message_id, d.account_id, d.device_id, d.attempts, due.previous_owner IS NOT NULL,
                       m.ciphertext, m.collapse_id, m.apns_expiration, m.retry_until,
-                      v.token, v.topic, v.environment, v.invalid_reason
+                      v.token, v.topic, v.environment, v.invalid_reason, m.created_at, m.expires_at
             """;
         return await WithConnectionAsync(db, async connection =>
         {
@@ -147,7 +149,7 @@ public static class DeliveryStore
                     NullableString(reader, 6), NullableString(reader, 7), reader.GetInt64(8), reader.GetFieldValue<DateTimeOffset>(9),
                     reader.GetString(10), reader.GetString(11),
                     ApnsEnvironments.Parse(reader.GetString(12)),
-                    NullableString(reader, 13)));
+                    NullableString(reader, 13), reader.GetFieldValue<DateTimeOffset>(14), reader.GetFieldValue<DateTimeOffset>(15)));
             }
 
             return claimed;
@@ -175,15 +177,16 @@ public static class DeliveryStore
                     lease_until = CASE WHEN d.lease_owner = @owner THEN NULL ELSE d.lease_until END
                 FROM c
                 WHERE d.id = c.id AND d.status = 'retrying'
-                RETURNING d.id, d.message_id, d.account_id, d.device_id, d.status, d.reason),
-            finished AS (SELECT id, message_id FROM u WHERE status <> 'retrying'),
+                RETURNING d.id, d.message_id, d.account_id, d.device_id, d.status, d.reason, d.in_inbox, d.updated_at),
+            finished AS (SELECT id, message_id FROM u WHERE status = 'failed' OR (status = 'sent' AND NOT in_inbox)),
             cleared AS (
                 UPDATE messages m SET ciphertext = NULL
                 WHERE m.id IN (SELECT message_id FROM finished) AND m.ciphertext IS NOT NULL
                   AND NOT EXISTS (SELECT 1 FROM deliveries x
-                                  WHERE x.message_id = m.id AND x.status = 'retrying'
-                                    AND x.id NOT IN (SELECT id FROM finished)))
-            SELECT id, message_id, account_id, device_id, status, reason FROM u
+                                  WHERE x.message_id = m.id AND x.id NOT IN (SELECT id FROM finished)
+                                    AND (x.status = 'retrying' OR (x.status = 'sent' AND x.in_inbox))))
+            SELECT u.id, u.message_id, u.account_id, u.device_id, u.status, u.reason, m.sender_account_id, u.updated_at
+            FROM u JOIN messages m ON m.id = u.message_id
             """;
         return await WithConnectionAsync(db, async connection =>
         {
@@ -213,11 +216,11 @@ public static class DeliveryStore
                 FROM messages m
                 WHERE m.id = d.message_id AND d.status = 'retrying' AND d.next_attempt_at <= @now
                   AND m.retry_until <= @now AND (d.lease_until IS NULL OR d.lease_until < @now)
-                RETURNING d.id, d.message_id, d.account_id, d.device_id, d.status, d.reason),
+                RETURNING d.id, d.message_id, d.account_id, d.device_id, d.status, d.reason, m.sender_account_id, d.updated_at),
             cleared AS (
                 UPDATE messages m SET ciphertext = NULL
                 WHERE m.id IN (SELECT message_id FROM e) AND m.ciphertext IS NOT NULL)
-            SELECT id, message_id, account_id, device_id, status, reason FROM e
+            SELECT id, message_id, account_id, device_id, status, reason, sender_account_id, updated_at FROM e
             """;
         return await WithConnectionAsync(db, async connection =>
         {
@@ -247,11 +250,13 @@ public static class DeliveryStore
     }
 
     /// <summary>
-    /// Housekeeping: forgets idempotency keys older than <paramref name="keysBefore"/>, drops ciphertexts no delivery
-    /// needs (a finishing race can leave one), and deletes messages (with their deliveries) that expired before
+    /// Housekeeping: forgets idempotency keys older than <paramref name="keysBefore"/>, drops the ciphertexts of
+    /// messages expired by <paramref name="now"/> and of those no delivery needs (neither owed to APNs nor waiting in
+    /// an inbox; a finishing race can leave one), and deletes messages (with their deliveries) that expired before
     /// <paramref name="expiredBefore"/>. Each part is bounded, so a large backlog is worked off over several calls.
     /// </summary>
-    public static async Task PruneAsync(this RelayDbContext db, DateTimeOffset keysBefore, DateTimeOffset expiredBefore, CancellationToken cancellationToken = default)
+    public static async Task PruneAsync(
+        this RelayDbContext db, DateTimeOffset now, DateTimeOffset keysBefore, DateTimeOffset expiredBefore, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(db);
         const string sql = """
@@ -259,7 +264,9 @@ public static class DeliveryStore
             WHERE id IN (SELECT id FROM messages WHERE idempotency_key IS NOT NULL AND created_at < @keys LIMIT 10000);
             UPDATE messages m SET ciphertext = NULL
             WHERE m.id IN (SELECT id FROM messages x WHERE x.ciphertext IS NOT NULL
-                             AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = x.id AND d.status = 'retrying')
+                             AND (x.expires_at < @now
+                                  OR NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = x.id
+                                                   AND (d.status = 'retrying' OR (d.status = 'sent' AND d.in_inbox))))
                            LIMIT 10000);
             DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE expires_at < @expired LIMIT 10000);
             """;
@@ -268,11 +275,12 @@ public static class DeliveryStore
             await using var command = new NpgsqlCommand(sql, connection);
             command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("keys", keysBefore));
             command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("expired", expiredBefore));
+            command.Parameters.Add(new NpgsqlParameter<DateTimeOffset>("now", now));
             return await command.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);
     }
 
-    private static async Task<List<ChangedDelivery>> ReadChangedAsync(NpgsqlCommand command, CancellationToken cancellationToken)
+    internal static async Task<List<ChangedDelivery>> ReadChangedAsync(NpgsqlCommand command, CancellationToken cancellationToken)
     {
         var changed = new List<ChangedDelivery>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -280,13 +288,14 @@ public static class DeliveryStore
         {
             changed.Add(new ChangedDelivery(
                 reader.GetGuid(0), reader.GetGuid(1), reader.GetGuid(2), reader.GetGuid(3),
-                DeliveryStatuses.Parse(reader.GetString(4)), NullableString(reader, 5)));
+                DeliveryStatuses.Parse(reader.GetString(4)), NullableString(reader, 5),
+                reader.IsDBNull(6) ? null : reader.GetGuid(6), reader.GetFieldValue<DateTimeOffset>(7)));
         }
 
         return changed;
     }
 
-    private static async Task<T> WithConnectionAsync<T>(RelayDbContext db, Func<NpgsqlConnection, Task<T>> work, CancellationToken cancellationToken)
+    internal static async Task<T> WithConnectionAsync<T>(RelayDbContext db, Func<NpgsqlConnection, Task<T>> work, CancellationToken cancellationToken)
     {
         await db.Database.OpenConnectionAsync(cancellationToken);
         try

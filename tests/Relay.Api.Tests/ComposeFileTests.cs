@@ -42,6 +42,9 @@ public sealed partial class ComposeFileTests
         "Delivery__ImmediateRetryWindow",
         "Delivery__LeaseTimeout",
         "Delivery__ShutdownTimeout",
+        "Realtime__AckTimeout",
+        "Realtime__MaxConnectionsPerAccount",
+        "Inbox__MaxPerDevice",
         "Logging__Json",
     ];
 
@@ -655,6 +658,8 @@ public sealed partial class ComposeFileTests
         AddProperties(typeof(ApnsAppOptions), $"{ApnsOptions.SectionName}:Apps:N", keys);
         AddProperties(typeof(AuthOptions), AuthOptions.SectionName, keys);
         AddProperties(typeof(Relay.Api.Deliveries.DeliveryOptions), Relay.Api.Deliveries.DeliveryOptions.SectionName, keys);
+        AddProperties(typeof(Relay.Api.Realtime.RealtimeOptions), Relay.Api.Realtime.RealtimeOptions.SectionName, keys);
+        AddProperties(typeof(Relay.Api.Realtime.InboxOptions), Relay.Api.Realtime.InboxOptions.SectionName, keys);
         return keys;
     }
 

@@ -3,6 +3,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Relay.Api.Health;
 using Relay.Api.Messages;
+using Relay.Api.Realtime;
 using Relay.Apns;
 using Relay.Data;
 
@@ -25,6 +26,7 @@ public sealed partial class DeliveryAttempts(
     RelayInstance instance,
     RelayMetrics metrics,
     ApnsHealth apnsHealth,
+    LiveDelivery live,
     TimeProvider time,
     ILogger<DeliveryAttempts> logger) : IDisposable
 {
@@ -97,6 +99,13 @@ public sealed partial class DeliveryAttempts(
         {
             LogUnsendable(logger, delivery.Id, delivery.DeviceId, delivery.Topic);
             return await SettleAsync(delivery, DeliveryPolicy.Unsendable(null, time.GetUtcNow()), delivery.Attempts);
+        }
+
+        // A device connected now gets it over its socket first; its acknowledgement (which wrote the delivery
+        // delivered) makes the push unnecessary.
+        if (delivery.Attempts == 0 && await live.TryDeliverAsync(delivery, cancellationToken))
+        {
+            return new AttemptResult(delivery.Id, DeliveryStatus.Delivered, null);
         }
 
         var environment = delivery.Environment;

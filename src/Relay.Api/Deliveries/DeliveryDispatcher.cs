@@ -1,5 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Relay.Api.Realtime;
 using Relay.Data;
 
 namespace Relay.Api.Deliveries;
@@ -16,6 +17,7 @@ public sealed partial class DeliveryDispatcher(
     DeliveryWriter writer,
     RelayInstance instance,
     IOptions<DeliveryOptions> options,
+    IOptions<InboxOptions> inbox,
     RelayMetrics metrics,
     TimeProvider time,
     ILogger<DeliveryDispatcher> logger) : BackgroundService
@@ -133,13 +135,14 @@ public sealed partial class DeliveryDispatcher(
             await using var db = await contexts.CreateDbContextAsync(cancellationToken);
             var backlog = await db.DueBacklogAsync(now, cancellationToken);
             metrics.Backlog(backlog.Count, backlog.Oldest is { } oldest ? now - oldest : TimeSpan.Zero);
+            metrics.InboxDropped(await db.TrimInboxesAsync(inbox.Value.MaxPerDevice, cancellationToken));
         }
 
         if (now - _lastPrune >= PruneInterval)
         {
             _lastPrune = now;
             await using var db = await contexts.CreateDbContextAsync(cancellationToken);
-            await db.PruneAsync(now - IdempotencyWindow, now - KeepAfterExpiry, cancellationToken);
+            await db.PruneAsync(now, now - IdempotencyWindow, now - KeepAfterExpiry, cancellationToken);
         }
     }
 

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Relay.Api.Auth;
+using Relay.Api.Realtime;
 using Relay.Data;
 using Relay.Apns;
 
@@ -26,7 +27,8 @@ public static class DeviceEndpoints
     }
 
     internal static async Task<Results<Created<DeviceResponse>, Ok<DeviceResponse>>> RegisterDevice(
-        RegisterDeviceRequest request, ClaimsPrincipal user, RelayDbContext db, TimeProvider time, CancellationToken cancellationToken)
+        RegisterDeviceRequest request, ClaimsPrincipal user, RelayDbContext db, RealtimeConnections connections, TimeProvider time,
+        CancellationToken cancellationToken)
     {
         var token = request.Token!.ToLowerInvariant();
         var environment = ApnsEnvironments.Parse(request.Environment);
@@ -37,10 +39,14 @@ public static class DeviceEndpoints
         // alone, so a registration racing this one from elsewhere makes the loop go round once more.
         var accountId = user.AccountId();
         List<UpsertResult> result;
+        var moved = new List<Guid>();
         do
         {
             await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken);
-            await db.Devices.Where(d => d.Token == token && d.Topic == request.Topic && d.AccountId != accountId).ExecuteDeleteAsync(cancellationToken);
+            moved.AddRange(await db.Database.SqlQuery<Guid>($"""
+                DELETE FROM devices WHERE token = {token} AND topic = {request.Topic} AND account_id <> {accountId}
+                RETURNING id AS "Value"
+                """).ToListAsync(cancellationToken));
             result = await db.Database.SqlQuery<UpsertResult>($"""
                 INSERT INTO devices (id, account_id, token, topic, environment, registered_at)
                 VALUES ({Guid.CreateVersion7()}, {accountId}, {token}, {request.Topic}, {environment.ToText()}, {time.GetUtcNow()})
@@ -56,6 +62,8 @@ public static class DeviceEndpoints
         }
         while (result.Count == 0);
 
+        // The old account's device is gone: so are its inbox (with its deliveries) and its realtime connection.
+        connections.CloseDevices(moved);
         var device = new DeviceResponse(result[0].Id);
         return result[0].Inserted ? TypedResults.Created($"/v1/devices/{device.DeviceId}", device) : TypedResults.Ok(device);
     }
@@ -74,11 +82,18 @@ public static class DeviceEndpoints
     }
 
     internal static async Task<Results<NoContent, ProblemHttpResult>> DeleteDevice(
-        Guid deviceId, ClaimsPrincipal user, RelayDbContext db, CancellationToken cancellationToken)
+        Guid deviceId, ClaimsPrincipal user, RelayDbContext db, RealtimeConnections connections, CancellationToken cancellationToken)
     {
         var accountId = user.AccountId();
         var deleted = await db.Devices.Where(d => d.Id == deviceId && d.AccountId == accountId).ExecuteDeleteAsync(cancellationToken);
-        return deleted == 1 ? TypedResults.NoContent() : TypedResults.Problem(Problems.UnknownDevice(deviceId));
+        if (deleted == 0)
+        {
+            return TypedResults.Problem(Problems.UnknownDevice(deviceId));
+        }
+
+        // Its deliveries, and so its inbox, went with it.
+        connections.CloseDevices([deviceId]);
+        return TypedResults.NoContent();
     }
 
     private sealed record UpsertResult(Guid Id, bool Inserted);

@@ -4,6 +4,7 @@ using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Relay.Api.Deliveries;
+using Relay.Api.Realtime;
 using Relay.Apns;
 using Relay.Data;
 
@@ -24,6 +25,7 @@ public sealed partial class MessageSender(
     IOptions<DeliveryOptions> options,
     RelayInstance instance,
     RelayMetrics metrics,
+    DeliveryUpdates updates,
     TimeProvider time,
     ILogger<MessageSender> logger)
 {
@@ -117,7 +119,9 @@ public sealed partial class MessageSender(
             RequestHash = hash,
         };
 
-        var targets = to.SelectMany(id => found[id]).ToList();
+        var targets = to.SelectMany(id => found[id])
+            .Where(d => request.FromDeviceId is not { } from || d.DeviceId != from || d.AccountId != senderId)
+            .ToList();
         message.Ciphertext = targets.Count > 0 ? request.Ciphertext : null;
         var leaseUntil = now + delivery.LeaseTimeout;
         var rows = targets.Select((target, i) => new Relay.Data.Delivery
@@ -144,6 +148,7 @@ public sealed partial class MessageSender(
         }
 
         metrics.MessageAccepted(to.Count);
+        using var answering = updates.Answering(message.Id);
         var payloads = new Dictionary<string, ReadOnlyMemory<byte>>(StringComparer.Ordinal);
         var firstAttempts = new List<(int Index, Task<AttemptResult> Attempt)>(rows.Count);
         for (var i = 0; i < rows.Count; i++)
@@ -167,7 +172,7 @@ public sealed partial class MessageSender(
 
             var claim = new ClaimedDelivery(rows[i].Id, message.Id, target.AccountId, target.DeviceId, 0, false,
                 message.Ciphertext, message.CollapseId, message.ApnsExpiration, message.RetryUntil,
-                target.Token, target.Topic, target.Environment, null);
+                target.Token, target.Topic, target.Environment, null, message.CreatedAt, message.ExpiresAt);
             firstAttempts.Add((i, attempts.Start(claim, payload)));
         }
 

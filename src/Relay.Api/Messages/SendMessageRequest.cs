@@ -26,6 +26,12 @@ public sealed record SendMessageRequest : IValidatableObject
     /// <example>conversation-42</example>
     public string? CollapseId { get; init; }
 
+    /// <summary>
+    /// The sender's own device this message comes from, when the sender lists its own account in <c>to</c>: every
+    /// other device of the account gets the message, this one does not.
+    /// </summary>
+    public Guid? FromDeviceId { get; init; }
+
     public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
     {
         if (To is not null)

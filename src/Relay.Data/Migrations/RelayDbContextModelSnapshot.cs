@@ -99,6 +99,12 @@ namespace Relay.Data.Migrations
                         .HasColumnType("uuid")
                         .HasColumnName("device_id");
 
+                    b.Property<bool>("InInbox")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("boolean")
+                        .HasDefaultValue(true)
+                        .HasColumnName("in_inbox");
+
                     b.Property<Guid?>("LeaseOwner")
                         .HasColumnType("uuid")
                         .HasColumnName("lease_owner");
@@ -146,6 +152,10 @@ namespace Relay.Data.Migrations
                     b.HasIndex("NextAttemptAt")
                         .HasDatabaseName("ix_deliveries_due")
                         .HasFilter("status = 'retrying'");
+
+                    b.HasIndex("DeviceId", "MessageId")
+                        .HasDatabaseName("ix_deliveries_inbox")
+                        .HasFilter("in_inbox AND status IN ('retrying', 'sent')");
 
                     b.ToTable("deliveries", null, t =>
                         {

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Relay.MockApns;
 
 namespace Relay.Api.Tests.Delivery;
 
@@ -123,14 +124,25 @@ public sealed class IdempotencyTests(RelayFactory relay) : IClassFixture<RelayFa
     }
 
     [Fact]
-    public async Task ACiphertextIsDroppedOnceNoDeliveryNeedsIt()
+    public async Task ACiphertextIsKeptWhileAnInboxHoldsItAndDroppedOnceNoDeliveryNeedsIt()
     {
-        var (sender, recipient, _) = await PairAsync();
+        var (sender, recipient, token) = await PairAsync();
+        var deviceId = (await recipient.Client.GetFromJsonAsync<JsonElement>("/v1/devices"))[0].GetProperty("deviceId").GetGuid();
 
         var (_, sent) = await sender.PostMessageAsync(new { to = new[] { recipient.AccountId }, ciphertext = Json.NewCiphertext() });
 
+        // Sent, but the device has not acknowledged it: its inbox still holds it.
         var messageId = sent.GetProperty("messageId").GetGuid();
+        Assert.Equal("sent", sent.GetProperty("deliveries")[0].GetProperty("status").GetString());
+        Assert.Equal(1, await relay.Database.CountAsync($"messages WHERE id = '{messageId}' AND ciphertext IS NOT NULL"));
+        (await recipient.Client.PostAsJsonAsync("/v1/inbox/acks", new { deviceId, messageIds = new[] { messageId } })).EnsureSuccessStatusCode();
         Assert.Equal(1, await relay.Database.CountAsync($"messages WHERE id = '{messageId}' AND ciphertext IS NULL"));
+
+        // A delivery that failed for good owes nothing either.
+        relay.Production.Script(token, MockApnsBehavior.Reject(410, "Unregistered", DateTimeOffset.UtcNow.AddMinutes(1).ToUnixTimeMilliseconds()));
+        var (_, failed) = await sender.PostMessageAsync(new { to = new[] { recipient.AccountId }, ciphertext = Json.NewCiphertext() });
+        Assert.Equal("failed", failed.GetProperty("deliveries")[0].GetProperty("status").GetString());
+        Assert.Equal(1, await relay.Database.CountAsync($"messages WHERE id = '{failed.GetProperty("messageId").GetGuid()}' AND ciphertext IS NULL"));
     }
 
     private async Task<(TestAccount Sender, TestAccount Recipient, string Token)> PairAsync()
