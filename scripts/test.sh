@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test. Uses the PostgreSQL named by ConnectionStrings__Relay, or starts the throwaway local cluster of
 # scripts/pg.sh (and stops it again if this script started it). Each test class creates and drops its own database.
+# Redis likewise: RELAY_TEST_REDIS names one, or scripts/redis.sh starts a throwaway one (installing redis-server).
 # The mock APNs, its CA and its .p8 key are made in-process by the tests themselves.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -24,9 +25,21 @@ if [[ -z "${ConnectionStrings__Relay:-}" ]]; then
     ConnectionStrings__Relay="$(scripts/pg.sh start | tail -n 1)"
     export ConnectionStrings__Relay
 fi
+# Redis, for the scale-out tests, the same way: the one named by RELAY_TEST_REDIS, or a throwaway one.
+started_redis=""
+if [[ -z "${RELAY_TEST_REDIS:-}" ]]; then
+    if ! scripts/redis.sh status 2>/dev/null; then
+        started_redis=1
+    fi
+    RELAY_TEST_REDIS="$(scripts/redis.sh start | tail -n 1)"
+    export RELAY_TEST_REDIS
+fi
 cleanup() {
     if [[ -n "$started_pg" ]]; then
         scripts/pg.sh stop || true
+    fi
+    if [[ -n "$started_redis" ]]; then
+        scripts/redis.sh stop || true
     fi
 }
 trap cleanup EXIT

@@ -45,10 +45,11 @@ public sealed partial class ComposeFileTests
         "Realtime__AckTimeout",
         "Realtime__MaxConnectionsPerAccount",
         "Inbox__MaxPerDevice",
+        "Redis__Configuration",
         "Logging__Json",
     ];
 
-    private static readonly string[] ServiceNames = ["postgres", "mockapns", "relay"];
+    private static readonly string[] ServiceNames = ["postgres", "redis", "mockapns", "relay"];
 
     private static readonly string Root = FindRepositoryRoot();
     private static readonly YamlMappingNode Compose = LoadYaml(File.ReadAllText(Path.Combine(Root, "docker-compose.yml")));
@@ -57,12 +58,12 @@ public sealed partial class ComposeFileTests
     public static TheoryData<string> Dockerfiles => new() { "Dockerfile", "tests/Relay.MockApns/Dockerfile" };
 
     [Fact]
-    public void TheStackHasPostgresTheMockApnsAndTheRelay()
+    public void TheStackHasPostgresRedisTheMockApnsAndTheRelay()
     {
         foreach (var name in ServiceNames)
         {
             Assert.True(Services.Children.ContainsKey(new YamlScalarNode(name)),
-                $"docker-compose.yml has no service '{name}'; the stack is postgres, mockapns and relay.");
+                $"docker-compose.yml has no service '{name}'; the stack is postgres, redis, mockapns and relay.");
         }
     }
 
@@ -352,6 +353,9 @@ public sealed partial class ComposeFileTests
         }
 
         Assert.Contains("pg_isready", HealthcheckOf("postgres"), StringComparison.Ordinal);
+        Assert.Contains("redis-cli ping", HealthcheckOf("redis"), StringComparison.Ordinal);
+        Assert.Equal("redis:6379", EnvironmentOf("relay")["Redis__Configuration"]);
+        Assert.Equal("service_healthy", DependsOn(Service("relay")).GetValueOrDefault("redis"));
 
         var relayPort = Assert.Single(ParseDockerfile("Dockerfile").FinalStage.Expose);
         var relayCheck = HealthcheckOf("relay");

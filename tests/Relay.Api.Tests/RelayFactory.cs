@@ -64,25 +64,8 @@ public class RelayFactory : WebApplicationFactory<Program>, IAsyncLifetime
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseSetting("Serilog:MinimumLevel:Default", MinimumLogLevel);
         builder.UseEnvironment("Testing");
-        builder.UseSetting("ConnectionStrings:Relay", Database.ConnectionString);
-        builder.UseSetting("Database:MigrateOnStartup", "true");
-        builder.UseSetting("Auth:SigningKey", SigningKey);
-        builder.UseSetting("Apns:TeamId", TeamId);
-        builder.UseSetting("Apns:KeyId", KeyId);
-        builder.UseSetting("Apns:PrivateKeyPath", Path.Combine(_directory, "apns-key.p8"));
-        builder.UseSetting("Apns:TrustedCaPath", Path.Combine(_directory, "ca.pem"));
-        builder.UseSetting("Apns:ProductionEndpoint", Production.BaseAddress.ToString());
-        builder.UseSetting("Apns:SandboxEndpoint", Sandbox.BaseAddress.ToString());
-        builder.UseSetting("Apns:RequestTimeout", "00:00:05");
-        builder.UseSetting("RateLimits:AnonymousPerMinute", AnonymousPerMinute.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        builder.UseSetting("Apns:Apps:0:Topic", ChatTopic);
-        builder.UseSetting("Apns:Apps:1:Topic", OtherTopic);
-        builder.UseSetting("Apns:Apps:1:Alert:Title", OtherAlertTitle);
-        builder.UseSetting("Apns:Apps:1:Alert:LocKey", "NEW_THING");
-        builder.UseSetting("Apns:Apps:1:Sound", "chime.caf");
-        foreach (var (key, value) in ExtraSettings)
+        foreach (var (key, value) in Settings())
         {
             builder.UseSetting(key, value);
         }
@@ -91,6 +74,32 @@ public class RelayFactory : WebApplicationFactory<Program>, IAsyncLifetime
         {
             services.AddSingleton<ILogEventSink>(Logs);
         });
+    }
+
+    /// <summary>Every setting this relay runs with; another instance on the same database and mocks takes the same.</summary>
+    public IEnumerable<(string Key, string Value)> Settings()
+    {
+        yield return ("Serilog:MinimumLevel:Default", MinimumLogLevel);
+        yield return ("ConnectionStrings:Relay", Database.ConnectionString);
+        yield return ("Database:MigrateOnStartup", "true");
+        yield return ("Auth:SigningKey", SigningKey);
+        yield return ("Apns:TeamId", TeamId);
+        yield return ("Apns:KeyId", KeyId);
+        yield return ("Apns:PrivateKeyPath", Path.Combine(_directory, "apns-key.p8"));
+        yield return ("Apns:TrustedCaPath", Path.Combine(_directory, "ca.pem"));
+        yield return ("Apns:ProductionEndpoint", Production.BaseAddress.ToString());
+        yield return ("Apns:SandboxEndpoint", Sandbox.BaseAddress.ToString());
+        yield return ("Apns:RequestTimeout", "00:00:05");
+        yield return ("RateLimits:AnonymousPerMinute", AnonymousPerMinute.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        yield return ("Apns:Apps:0:Topic", ChatTopic);
+        yield return ("Apns:Apps:1:Topic", OtherTopic);
+        yield return ("Apns:Apps:1:Alert:Title", OtherAlertTitle);
+        yield return ("Apns:Apps:1:Alert:LocKey", "NEW_THING");
+        yield return ("Apns:Apps:1:Sound", "chime.caf");
+        foreach (var setting in ExtraSettings)
+        {
+            yield return setting;
+        }
     }
 
     /// <summary>A client of the relay over real HTTP on loopback.</summary>

@@ -27,7 +27,7 @@ public static class DeviceEndpoints
     }
 
     internal static async Task<Results<Created<DeviceResponse>, Ok<DeviceResponse>>> RegisterDevice(
-        RegisterDeviceRequest request, ClaimsPrincipal user, RelayDbContext db, RealtimeConnections connections, TimeProvider time,
+        RegisterDeviceRequest request, ClaimsPrincipal user, RelayDbContext db, IRealtimeBus realtime, TimeProvider time,
         CancellationToken cancellationToken)
     {
         var token = request.Token!.ToLowerInvariant();
@@ -63,7 +63,7 @@ public static class DeviceEndpoints
         while (result.Count == 0);
 
         // The old account's device is gone: so are its inbox (with its deliveries) and its realtime connection.
-        connections.CloseDevices(moved);
+        await realtime.CloseDevicesAsync(moved);
         var device = new DeviceResponse(result[0].Id);
         return result[0].Inserted ? TypedResults.Created($"/v1/devices/{device.DeviceId}", device) : TypedResults.Ok(device);
     }
@@ -82,7 +82,7 @@ public static class DeviceEndpoints
     }
 
     internal static async Task<Results<NoContent, ProblemHttpResult>> DeleteDevice(
-        Guid deviceId, ClaimsPrincipal user, RelayDbContext db, RealtimeConnections connections, CancellationToken cancellationToken)
+        Guid deviceId, ClaimsPrincipal user, RelayDbContext db, IRealtimeBus realtime, CancellationToken cancellationToken)
     {
         var accountId = user.AccountId();
         var deleted = await db.Devices.Where(d => d.Id == deviceId && d.AccountId == accountId).ExecuteDeleteAsync(cancellationToken);
@@ -92,7 +92,7 @@ public static class DeviceEndpoints
         }
 
         // Its deliveries, and so its inbox, went with it.
-        connections.CloseDevices([deviceId]);
+        await realtime.CloseDevicesAsync([deviceId]);
         return TypedResults.NoContent();
     }
 

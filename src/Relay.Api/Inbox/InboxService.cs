@@ -10,7 +10,7 @@ namespace Relay.Api.Inbox;
 /// delivery <c>delivered</c>, ends a live offer's wait, and is published like every other state change.
 /// </summary>
 public sealed class InboxService(
-    IDbContextFactory<RelayDbContext> contexts, LiveDelivery live, DeliveryWriter writer, RelayMetrics metrics, TimeProvider time)
+    IDbContextFactory<RelayDbContext> contexts, AckWaiters waiters, IRealtimeBus bus, DeliveryWriter writer, RelayMetrics metrics, TimeProvider time)
 {
     /// <summary>The most messages one page of an inbox, or one acknowledgement, may hold.</summary>
     public const int MaxPage = 500;
@@ -30,7 +30,8 @@ public sealed class InboxService(
             changed = await db.AcknowledgeAsync(deviceId, messageIds, time.GetUtcNow(), cancellationToken);
         }
 
-        live.Acknowledged(changed);
+        waiters.Acknowledged(changed.Select(c => c.Id));
+        await bus.PublishAcknowledgedAsync([.. changed.Select(c => c.Id)]);
         foreach (var delivery in changed)
         {
             metrics.Delivery(DeliveryStatus.Delivered, null);

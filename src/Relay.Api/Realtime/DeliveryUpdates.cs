@@ -13,14 +13,14 @@ public sealed partial class DeliveryUpdates : IHostedService
 {
     private readonly ConcurrentDictionary<Guid, int> _answering = new();
     private readonly DeliveryWriter _writer;
-    private readonly RealtimeConnections _connections;
+    private readonly IRealtimeBus _bus;
     private readonly IHubContext<RelayHub, IRelayClient> _hub;
     private readonly ILogger<DeliveryUpdates> _logger;
 
-    public DeliveryUpdates(DeliveryWriter writer, RealtimeConnections connections, IHubContext<RelayHub, IRelayClient> hub, ILogger<DeliveryUpdates> logger)
+    public DeliveryUpdates(DeliveryWriter writer, IRealtimeBus bus, IHubContext<RelayHub, IRelayClient> hub, ILogger<DeliveryUpdates> logger)
     {
         _writer = writer;
-        _connections = connections;
+        _bus = bus;
         _hub = hub;
         _logger = logger;
     }
@@ -53,22 +53,19 @@ public sealed partial class DeliveryUpdates : IHostedService
                 continue;
             }
 
-            var targets = _connections.ConnectionsOf(sender);
-            if (targets.Count == 0)
-            {
-                continue;
-            }
-
             var update = new DeliveryUpdate(change.MessageId, change.AccountId, change.DeviceId, change.Status, change.Reason, change.At);
-            _ = SendAsync(targets, update);
+            _ = SendAsync(sender, update);
         }
     }
 
-    private async Task SendAsync(IReadOnlyList<string> targets, DeliveryUpdate update)
+    private async Task SendAsync(Guid sender, DeliveryUpdate update)
     {
         try
         {
-            await _hub.Clients.Clients(targets).DeliveryUpdated(update);
+            if (await _bus.HasConnectionsAsync(sender))
+            {
+                await _hub.Clients.Group(LiveDelivery.AccountGroup(sender)).DeliveryUpdated(update);
+            }
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or InvalidOperationException)
         {

@@ -26,6 +26,10 @@ public sealed class RealtimeConnections
     public int CountOthers(Guid accountId, Guid deviceId) =>
         _byId.Values.Count(c => c.AccountId == accountId && c.DeviceId != deviceId);
 
+    /// <summary>Every connection here: its account, device and id.</summary>
+    public IReadOnlyList<(Guid AccountId, Guid DeviceId, string ConnectionId)> All() =>
+        [.. _byId.Values.Select(c => (c.AccountId, c.DeviceId, c.Id))];
+
     /// <summary>Adds a connection; an older connection of the same device is closed.</summary>
     public void Add(HubCallerContext context, Guid accountId, Guid deviceId)
     {

@@ -20,7 +20,7 @@ public sealed class RealtimeGate(RequestDelegate next)
         Guid.TryParse(context.Request.Query["deviceId"].ToString(), out var id) ? id : null;
 
     public async Task InvokeAsync(
-        HttpContext context, IDbContextFactory<RelayDbContext> contexts, RealtimeConnections connections, IOptions<RealtimeOptions> options)
+        HttpContext context, IDbContextFactory<RelayDbContext> contexts, IRealtimeBus bus, IOptions<RealtimeOptions> options)
     {
         if (context.User.Identity?.IsAuthenticated != true)
         {
@@ -46,7 +46,7 @@ public sealed class RealtimeGate(RequestDelegate next)
             }
         }
 
-        if (connections.CountOthers(accountId, deviceId) >= options.Value.MaxConnectionsPerAccount)
+        if (await bus.CountOthersAsync(accountId, deviceId) >= options.Value.MaxConnectionsPerAccount)
         {
             await WriteAsync(context, Problems.RealtimeConnectionCap(options.Value.MaxConnectionsPerAccount));
             return;

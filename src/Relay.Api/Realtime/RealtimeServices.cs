@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Relay.Api.Inbox;
+using StackExchange.Redis;
 
 namespace Relay.Api.Realtime;
 
@@ -10,6 +11,9 @@ public static class RealtimeServices
 {
     /// <summary>The largest hub message a client may send; a bigger one closes its connection.</summary>
     public const int MaxMessageBytes = 32 * 1024;
+
+    /// <summary>The StackExchange.Redis configuration string that turns on scale-out; none for a single instance.</summary>
+    public const string RedisConfigurationKey = "Redis:Configuration";
 
     public static WebApplicationBuilder AddRelayRealtime(this WebApplicationBuilder builder)
     {
@@ -23,7 +27,7 @@ public static class RealtimeServices
             .ValidateDataAnnotations()
             .ValidateOnStart();
 
-        services.AddSignalR(hub =>
+        var signalR = services.AddSignalR(hub =>
             {
                 hub.MaximumReceiveMessageSize = MaxMessageBytes;
                 hub.EnableDetailedErrors = false;
@@ -33,6 +37,24 @@ public static class RealtimeServices
                 json.PayloadSerializerOptions.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase, allowIntegerValues: false));
                 json.PayloadSerializerOptions.DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull;
             });
+
+        // With Redis, every instance reaches every connection (the SignalR backplane) and knows where devices are.
+        var redis = builder.Configuration[RedisConfigurationKey];
+        if (string.IsNullOrWhiteSpace(redis))
+        {
+            services.AddSingleton<IRealtimeBus, LocalRealtimeBus>();
+        }
+        else
+        {
+            var redisOptions = ConfigurationOptions.Parse(redis);
+            redisOptions.AbortOnConnectFail = false;
+            redisOptions.ChannelPrefix = RedisChannel.Literal("relay");
+            signalR.AddStackExchangeRedis(o => o.Configuration = redisOptions.Clone());
+            services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redisOptions));
+            services.AddSingleton<RedisRealtimeBus>();
+            services.AddSingleton<IRealtimeBus>(sp => sp.GetRequiredService<RedisRealtimeBus>());
+            services.AddHostedService(sp => sp.GetRequiredService<RedisRealtimeBus>());
+        }
 
         // Browsers' WebSocket clients cannot set headers: the hub also takes the bearer token as ?access_token=.
         services.PostConfigure<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme, jwt =>
@@ -50,6 +72,7 @@ public static class RealtimeServices
         });
 
         services.AddSingleton<RealtimeConnections>();
+        services.AddSingleton<AckWaiters>();
         services.AddSingleton<LiveDelivery>();
         services.AddSingleton<InboxService>();
         services.AddSingleton<DeliveryUpdates>();

@@ -11,15 +11,19 @@ namespace Relay.Api.Realtime;
 /// acknowledges with <see cref="Ack"/>.
 /// </summary>
 [Authorize]
-public sealed class RelayHub(RealtimeConnections connections, InboxService inbox) : Hub<IRelayClient>
+public sealed class RelayHub(RealtimeConnections connections, IRealtimeBus bus, InboxService inbox) : Hub<IRelayClient>
 {
     private const string DeviceKey = "deviceId";
 
     public override async Task OnConnectedAsync()
     {
         var deviceId = RealtimeGate.DeviceOf(Context.GetHttpContext()!) ?? throw new HubException("deviceId is required.");
+        var accountId = Context.User!.AccountId();
         Context.Items[DeviceKey] = deviceId;
-        connections.Add(Context, Context.User!.AccountId(), deviceId);
+        connections.Add(Context, accountId, deviceId);
+        await Groups.AddToGroupAsync(Context.ConnectionId, LiveDelivery.DeviceGroup(deviceId));
+        await Groups.AddToGroupAsync(Context.ConnectionId, LiveDelivery.AccountGroup(accountId));
+        await bus.AnnounceAsync(accountId, deviceId, Context.ConnectionId);
 
         Guid? after = null;
         bool more;
@@ -39,10 +43,15 @@ public sealed class RelayHub(RealtimeConnections connections, InboxService inbox
         await base.OnConnectedAsync();
     }
 
-    public override Task OnDisconnectedAsync(Exception? exception)
+    public override async Task OnDisconnectedAsync(Exception? exception)
     {
         connections.Remove(Context.ConnectionId);
-        return base.OnDisconnectedAsync(exception);
+        if (Context.Items.TryGetValue(DeviceKey, out var device) && device is Guid deviceId)
+        {
+            await bus.RetractAsync(Context.User!.AccountId(), deviceId, Context.ConnectionId);
+        }
+
+        await base.OnDisconnectedAsync(exception);
     }
 
     /// <summary>Acknowledges messages for this connection's device; returns how many were newly acknowledged.</summary>

@@ -43,23 +43,7 @@ public sealed class RealtimeRelayFactory : RelayFactory
                 options.SkipNegotiation = skipNegotiation;
             })
             .Build();
-        var device = new DeviceConnection(connection);
-        connection.On<JsonElement>("Message", async message =>
-        {
-            device.Messages.Enqueue(message);
-            if (autoAck)
-            {
-                await connection.InvokeAsync<int>("Ack", new[] { message.GetProperty("messageId").GetGuid() });
-            }
-        });
-        connection.On<JsonElement>("DeliveryUpdated", update => device.Updates.Enqueue(update));
-        connection.Closed += error =>
-        {
-            device.ClosedAt.TrySetResult(DateTimeOffset.UtcNow);
-            return Task.CompletedTask;
-        };
-        await connection.StartAsync();
-        return device;
+        return await DeviceConnection.StartAsync(connection, autoAck);
     }
 
     public Relay.Api.Realtime.RealtimeConnections Connections => Services.GetRequiredService<Relay.Api.Realtime.RealtimeConnections>();
@@ -75,6 +59,31 @@ public sealed class DeviceConnection(HubConnection connection) : IAsyncDisposabl
     public ConcurrentQueue<JsonElement> Updates { get; } = new();
 
     public TaskCompletionSource<DateTimeOffset> ClosedAt { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>
+    /// Starts <paramref name="connection"/>, recording what it receives; with <paramref name="autoAck"/> it
+    /// acknowledges every message it gets.
+    /// </summary>
+    public static async Task<DeviceConnection> StartAsync(HubConnection connection, bool autoAck)
+    {
+        var device = new DeviceConnection(connection);
+        connection.On<JsonElement>("Message", async message =>
+        {
+            device.Messages.Enqueue(message);
+            if (autoAck)
+            {
+                await connection.InvokeAsync<int>("Ack", new[] { message.GetProperty("messageId").GetGuid() });
+            }
+        });
+        connection.On<JsonElement>("DeliveryUpdated", update => device.Updates.Enqueue(update));
+        connection.Closed += _ =>
+        {
+            device.ClosedAt.TrySetResult(DateTimeOffset.UtcNow);
+            return Task.CompletedTask;
+        };
+        await connection.StartAsync();
+        return device;
+    }
 
     public IReadOnlyList<Guid> MessageIds => [.. Messages.Select(m => m.GetProperty("messageId").GetGuid())];
 
