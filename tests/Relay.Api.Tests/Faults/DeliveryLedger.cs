@@ -5,7 +5,7 @@ using Relay.MockApns;
 namespace Relay.Api.Tests.Faults;
 
 /// <summary>A delivery row as the relays left it.</summary>
-public sealed record DeliveryRow(Guid ApnsId, Guid MessageId, Guid DeviceId, string Status, string? Reason, int Attempts);
+public sealed record DeliveryRow(Guid ApnsId, Guid MessageId, Guid DeviceId, string Status, string? Reason, int Attempts, Guid? LeaseOwner);
 
 /// <summary>
 /// Reads a test database's deliveries (every one of them: the database is the test's own) and holds them against
@@ -19,13 +19,13 @@ public static class DeliveryLedger
         var unpooled = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false }.ConnectionString;
         await using var connection = new NpgsqlConnection(unpooled);
         await connection.OpenAsync();
-        await using var command = new NpgsqlCommand("SELECT id, message_id, device_id, status, reason, attempts FROM deliveries", connection);
+        await using var command = new NpgsqlCommand("SELECT id, message_id, device_id, status, reason, attempts, lease_owner FROM deliveries", connection);
         var rows = new Dictionary<Guid, DeliveryRow>();
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
         {
             rows[reader.GetGuid(0)] = new DeliveryRow(reader.GetGuid(0), reader.GetGuid(1), reader.GetGuid(2), reader.GetString(3),
-                reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetInt32(5));
+                reader.IsDBNull(4) ? null : reader.GetString(4), reader.GetInt32(5), reader.IsDBNull(6) ? null : reader.GetGuid(6));
         }
 
         return rows;

@@ -96,13 +96,12 @@ public sealed class FaultLoad(string bearerToken, IReadOnlyList<LoadDevice> devi
             return new SendAnswer(index, device, client.BaseAddress!, at, status, mediaType, retryAfter,
                 body.GetProperty("messageId").GetGuid(), delivery.GetProperty("apnsId").GetGuid(), delivery.GetProperty("status").GetString());
         }
-        catch (HttpRequestException)
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
         {
-            return new SendAnswer(index, device, client.BaseAddress!, at, SendAnswer.NoAnswer, null, null, null, null, null);
-        }
-        catch (TaskCanceledException)
-        {
-            return new SendAnswer(index, device, client.BaseAddress!, at, SendAnswer.NoAnswer, null, null, null, null, null);
+            return new SendAnswer(index, device, client.BaseAddress!, at, SendAnswer.NoAnswer, null, null, null, null, null)
+            {
+                Error = e.InnerException?.Message ?? e.Message,
+            };
         }
     }
 }
@@ -116,6 +115,9 @@ public sealed record SendAnswer(
     Guid? MessageId, Guid? ApnsId, string? Status)
 {
     public const int NoAnswer = 0;
+
+    /// <summary>Why there was no answer (connection refused, reset, timed out).</summary>
+    public string? Error { get; init; }
 
     public bool IsAccepted => HttpStatus == 200;
 }

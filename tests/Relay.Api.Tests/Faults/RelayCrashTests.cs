@@ -66,16 +66,19 @@ public sealed class RelayCrashTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task ASigtermedRelayDrainsAndExitsZeroInTimeAndLosesNothing()
+    public async Task ASigtermedRelayFinishesItsAttemptsExitsZeroInTimeAndLosesNothing()
     {
         await using var database = await TestDatabase.CreateAsync();
         await using var rig = await FaultRig.StartAsync(output);
         var shutdownTimeout = TimeSpan.FromSeconds(5);
-        var first = await rig.StartRelayAsync("relay A", database.ConnectionString, ("Delivery:ShutdownTimeout", "00:00:05"));
+        var first = await rig.StartRelayAsync("relay A", database.ConnectionString,
+            ("Delivery:ShutdownTimeout", "00:00:05"), ("Delivery:AnswerTimeout", "00:00:01"), ("Apns:RequestTimeout", "00:00:05"),
+            ("Serilog:MinimumLevel:Override:Relay.Api.Deliveries.DeliveryAttempts", "Information"));
         var load = await FaultRig.PrepareAsync(first, Recipients);
 
-        // APNs answers slowly, so attempts are in flight when the signal comes and the drain has work to do.
-        rig.Apns.InjectFaultEvery(1, Relay.MockApns.MockApnsBehavior.Delay(TimeSpan.FromMilliseconds(200)));
+        // APNs answers one push in five after 2 s (well within Apns:RequestTimeout): those are answered retrying and
+        // are still in flight at the signal, so the drain has attempts to wait for.
+        rig.Apns.InjectFaultEvery(5, Relay.MockApns.MockApnsBehavior.Delay(TimeSpan.FromSeconds(2)));
         (int ExitCode, TimeSpan Took) exit = default;
         using var stop = new CancellationTokenSource();
         var answers = await load.RunAsync([first.Address], count: 1_500, perSecond: 150, Concurrency, async () =>
@@ -87,22 +90,36 @@ public sealed class RelayCrashTests(ITestOutputHelper output)
         }, stop.Token);
         rig.Apns.StopInjectingFaults();
         var atExit = await DeliveryLedger.ReadAsync(database.ConnectionString);
-        var unfinished = atExit.Values.Count(r => r.Status == "retrying");
+        var unfinished = atExit.Values.Where(r => r.Status == "retrying").ToList();
 
         await using var second = await rig.StartRelayAsync("relay B", database.ConnectionString);
         var (final, took) = await DeliveryLedger.WaitUntilFinalAsync(database.ConnectionString, TimeSpan.FromSeconds(90));
 
         output.WriteLine($"{answers}");
-        output.WriteLine($"SIGTERM: exit code {exit.ExitCode} after {exit.Took.TotalSeconds:F2} s; {unfinished} of {atExit.Count} deliveries unfinished; "
+        foreach (var group in answers.All.Where(a => !a.IsAccepted).GroupBy(a => (a.HttpStatus, a.Error)))
+        {
+            output.WriteLine($"  {group.Count()} × {group.Key.HttpStatus} {group.Key.Error} from {group.Min(a => a.At).TotalSeconds:F2} s to {group.Max(a => a.At).TotalSeconds:F2} s");
+        }
+
+        foreach (var line in first.Output.Where(l => l.Contains("Stopping", StringComparison.Ordinal)))
+        {
+            output.WriteLine($"  relay A: {line}");
+        }
+
+        output.WriteLine($"SIGTERM: exit code {exit.ExitCode} after {exit.Took.TotalSeconds:F2} s; {unfinished.Count} of {atExit.Count} deliveries unfinished; "
             + $"after the restart all sent in {took.TotalSeconds:F1} s");
         Assert.True(exit.ExitCode == 0, $"exit code {exit.ExitCode}:\n{first.Tail()}");
         Assert.InRange(exit.Took, TimeSpan.Zero, shutdownTimeout + TimeSpan.FromSeconds(10));
+        // What it did not finish, it gave back: no lease of the stopped relay is left to run out.
+        Assert.All(unfinished, r => Assert.Null(r.LeaseOwner));
         var repeats = DeliveryLedger.AssertAllSent(answers, final, rig.Apns);
         output.WriteLine($"APNs accepted {rig.Apns.Notifications.Count} notifications for {final.Count} deliveries: {repeats.Values.Sum()} repeats");
         // A graceful stop finishes or releases its attempts: APNs sees no delivery twice.
-        Assert.Empty(repeats);
+        Assert.True(repeats.Count == 0, $"APNs saw {repeats.Count} deliveries twice: "
+            + string.Join("; ", repeats.Keys.Take(5).Select(id => $"{id} {atExit.GetValueOrDefault(id)} → {final[id]}")) + $"\n{first.Tail()}");
         // A stopping relay answers 503 or closes the port, never 500.
         Assert.All(answers.All, a => Assert.Contains(a.HttpStatus, new[] { 200, 503, SendAnswer.NoAnswer }));
         Assert.True(answers.Accepted.Count > 100, $"only {answers.Accepted.Count} messages were accepted before the signal");
+        Assert.True(answers.Count("retrying") > 0, "no attempt was still in flight when the relay was answering: the drain was not exercised");
     }
 }
