@@ -130,8 +130,11 @@ public sealed record SendAnswers(IReadOnlyList<SendAnswer> All, TimeSpan Took)
 
     public int CountHttp(int status) => All.Count(a => a.HttpStatus == status);
 
-    public override string ToString() =>
-        $"{All.Count} posted in {Took.TotalSeconds:F1} s: {Accepted.Count} accepted ({Count("sent")} sent, {Count("retrying")} retrying, "
-        + $"{Count("failed")} failed), " + string.Join(", ", All.Where(a => !a.IsAccepted).GroupBy(a => a.HttpStatus).OrderBy(g => g.Key)
-            .Select(g => $"{g.Count()} × {(g.Key == SendAnswer.NoAnswer ? "no answer" : g.Key.ToString(System.Globalization.CultureInfo.InvariantCulture))}"));
+    public override string ToString()
+    {
+        var refused = All.Where(a => !a.IsAccepted).GroupBy(a => a.HttpStatus).OrderBy(g => g.Key)
+            .Select(g => $", {g.Count()} × {(g.Key == SendAnswer.NoAnswer ? "no answer" : g.Key.ToString(System.Globalization.CultureInfo.InvariantCulture))}");
+        return $"{All.Count} posted in {Took.TotalSeconds:F1} s: {Accepted.Count} accepted ({Count("sent")} sent, {Count("retrying")} retrying, "
+            + $"{Count("failed")} failed){string.Concat(refused)}";
+    }
 }
