@@ -114,9 +114,21 @@ public sealed class FaultRig : IAsyncDisposable
             await relay.DisposeAsync();
         }
 
-        await Apns.DisposeAsync();
-        _certificates.Dispose();
-        Directory.Delete(_directory, recursive: true);
+        try
+        {
+            // No relay process logged a secret: ciphertexts, device and bearer tokens, its signing key, its provider tokens.
+            var providerTokens = Apns.Notifications.Select(n => n.ProviderToken).Distinct().ToList();
+            foreach (var relay in _relays)
+            {
+                LogCapture.AssertNoSecretIn(string.Join('\n', relay.Output), [SigningKey, .. providerTokens]);
+            }
+        }
+        finally
+        {
+            await Apns.DisposeAsync();
+            _certificates.Dispose();
+            Directory.Delete(_directory, recursive: true);
+        }
     }
 
     private sealed record AccountBody(Guid AccountId);

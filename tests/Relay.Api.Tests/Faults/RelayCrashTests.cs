@@ -27,6 +27,9 @@ public sealed class RelayCrashTests(ITestOutputHelper output)
         var first = await rig.StartRelayAsync("relay A", database.ConnectionString);
         var load = await FaultRig.PrepareAsync(first, Recipients);
 
+        // APNs answers one push in four after a second: those attempts are surely in flight at the kill, and their
+        // leases must be taken over after the restart.
+        rig.Apns.InjectFaultEvery(4, Relay.MockApns.MockApnsBehavior.Delay(TimeSpan.FromSeconds(1)));
         TimeSpan killTook = default;
         HashSet<Guid> acceptedAtKill = [];
         using var stop = new CancellationTokenSource();
@@ -35,10 +38,11 @@ public sealed class RelayCrashTests(ITestOutputHelper output)
             await Task.Delay(TimeSpan.FromSeconds(4));
             killTook = await first.KillAsync();
             await stop.CancelAsync();
-            // A request the mock was answering as the relay died is recorded now.
-            await Task.Delay(TimeSpan.FromMilliseconds(500));
+            // A request the mock was answering as the relay died (a delayed one included) is recorded by now.
+            await Task.Delay(TimeSpan.FromSeconds(2));
             acceptedAtKill = [.. DeliveryLedger.AcceptedByApnsId(rig.Apns).Keys];
         }, stop.Token);
+        rig.Apns.StopInjectingFaults();
 
         // In flight at the kill and already accepted by APNs: the deliveries APNs has that the relay had not recorded.
         var atKill = await DeliveryLedger.ReadAsync(database.ConnectionString);
@@ -46,7 +50,8 @@ public sealed class RelayCrashTests(ITestOutputHelper output)
         var unfinished = atKill.Values.Count(r => r.Status == "retrying");
 
         var clock = Stopwatch.StartNew();
-        await using var second = await rig.StartRelayAsync("relay B", database.ConnectionString);
+        await using var second = await rig.StartRelayAsync("relay B", database.ConnectionString,
+            ("Serilog:MinimumLevel:Override:Relay.Api.Deliveries.DeliveryDispatcher", "Information"));
         var restarted = clock.Elapsed;
         var (final, took) = await DeliveryLedger.WaitUntilFinalAsync(database.ConnectionString, TimeSpan.FromSeconds(90));
 
@@ -55,14 +60,19 @@ public sealed class RelayCrashTests(ITestOutputHelper output)
         output.WriteLine($"SIGKILL took {killTook.TotalMilliseconds:F0} ms; at the kill {atKill.Count} deliveries stored, {unfinished} unfinished, "
             + $"{inFlight.Count} of them already accepted by APNs; restart ready in {restarted.TotalSeconds:F1} s, all sent {took.TotalSeconds:F1} s after it");
         output.WriteLine($"APNs accepted {rig.Apns.Notifications.Count} notifications for {final.Count} deliveries: {repeats.Values.Sum()} repeats");
+        var takenOver = second.Output.Where(l => l.Contains("Took over", StringComparison.Ordinal)).ToList();
+        takenOver.ForEach(l => output.WriteLine($"  relay B: {l}"));
 
-        Assert.True(answers.Accepted.Count > 100, $"only {answers.Accepted.Count} messages were accepted before the kill");
+        Assert.True(answers.Accepted.Count > 20, $"only {answers.Accepted.Count} messages were accepted before the kill");
         Assert.True(answers.All.Any(a => !a.IsAccepted), "the kill came after the last post: nothing was cut off");
         // Repeats only for attempts in flight at the kill, once each, under the apns-id the delivery always had.
         Assert.All(repeats, r => Assert.Contains(r.Key, inFlight));
         Assert.All(repeats, r => Assert.Equal(1, r.Value));
         // In flight is bounded by what was running: the posts being answered and the first attempts answered retrying.
         Assert.InRange(inFlight.Count, 0, Concurrency + answers.Count("retrying"));
+        // The killed relay's unfinished deliveries were taken over once their leases ran out.
+        Assert.True(unfinished > 0, "nothing was in flight at the kill");
+        Assert.NotEmpty(takenOver);
     }
 
     [Fact]
@@ -119,7 +129,7 @@ public sealed class RelayCrashTests(ITestOutputHelper output)
             + string.Join("; ", repeats.Keys.Take(5).Select(id => $"{id} {atExit.GetValueOrDefault(id)} → {final[id]}")) + $"\n{first.Tail()}");
         // A stopping relay answers 503 or closes the port, never 500.
         Assert.All(answers.All, a => Assert.Contains(a.HttpStatus, new[] { 200, 503, SendAnswer.NoAnswer }));
-        Assert.True(answers.Accepted.Count > 100, $"only {answers.Accepted.Count} messages were accepted before the signal");
+        Assert.True(answers.Accepted.Count > 20, $"only {answers.Accepted.Count} messages were accepted before the signal");
         Assert.True(answers.Count("retrying") > 0, "no attempt was still in flight when the relay was answering: the drain was not exercised");
     }
 }
