@@ -106,4 +106,15 @@ public static class DeliveryLedger
 
         return repeats;
     }
+
+    /// <summary>
+    /// Every copy APNs holds of a delivery is an attempt the relay counted: a repeat, if any, came from an attempt that
+    /// got no answer in time and was retried as §9 says — none from an attempt a stop or an outage lost track of.
+    /// </summary>
+    public static void AssertEveryCopyWasACountedAttempt(Dictionary<Guid, int> repeats, IReadOnlyDictionary<Guid, DeliveryRow> rows)
+    {
+        var uncounted = repeats.Where(r => rows[r.Key].Attempts < r.Value + 1).ToList();
+        Assert.True(uncounted.Count == 0, $"{uncounted.Count} deliveries reached APNs more often than they were attempted, e.g. "
+            + string.Join("; ", uncounted.Take(3).Select(r => $"{r.Key}: {r.Value + 1} copies, {rows[r.Key].Attempts} attempts")));
+    }
 }

@@ -53,7 +53,8 @@ public sealed class FaultRig : IAsyncDisposable
             ["Apns:TrustedCaPath"] = Path.Combine(_directory, MockApnsCertificates.CaFileName),
             ["Apns:ProductionEndpoint"] = Apns.BaseAddress.ToString(),
             ["Apns:SandboxEndpoint"] = Apns.BaseAddress.ToString(),
-            ["Apns:RequestTimeout"] = "00:00:02",
+            // Generous: on a starved machine an answer the relay gave up on could still have been accepted (a repeat).
+            ["Apns:RequestTimeout"] = "00:00:05",
             ["Apns:Apps:0:Topic"] = RelayFactory.ChatTopic,
             ["Delivery:AnswerTimeout"] = "00:00:02",
             ["Delivery:RetryInitialDelay"] = "00:00:00.200",

@@ -61,7 +61,7 @@ public sealed class PostgresOutageTests(ITestOutputHelper output)
         var repeats = DeliveryLedger.AssertAllSent(answers, final, rig.Apns);
         output.WriteLine($"APNs accepted {rig.Apns.Notifications.Count} notifications for {final.Count} deliveries "
             + $"({final.Count - answers.Accepted.Count} committed but not answered): {repeats.Values.Sum()} repeats");
-        Assert.Empty(repeats);
+        DeliveryLedger.AssertEveryCopyWasACountedAttempt(repeats, final);
 
         // The relay's own log tells it the same way: the 503s are logged as 503 (not 500), for the endpoint asked.
         var log = relay.Output;
