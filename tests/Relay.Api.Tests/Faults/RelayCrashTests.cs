@@ -55,8 +55,8 @@ public sealed class RelayCrashTests(ITestOutputHelper output)
         var restarted = clock.Elapsed;
         var (final, took) = await DeliveryLedger.WaitUntilFinalAsync(database.ConnectionString, TimeSpan.FromSeconds(90));
 
-        var repeats = DeliveryLedger.AssertAllSent(answers, final, rig.Apns);
         output.WriteLine($"{answers}");
+        var repeats = DeliveryLedger.AssertAllSent(answers, final, rig.Apns);
         output.WriteLine($"SIGKILL took {killTook.TotalMilliseconds:F0} ms; at the kill {atKill.Count} deliveries stored, {unfinished} unfinished, "
             + $"{inFlight.Count} of them already accepted by APNs; restart ready in {restarted.TotalSeconds:F1} s, all sent {took.TotalSeconds:F1} s after it");
         output.WriteLine($"APNs accepted {rig.Apns.Notifications.Count} notifications for {final.Count} deliveries: {repeats.Values.Sum()} repeats");

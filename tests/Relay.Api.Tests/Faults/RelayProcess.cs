@@ -14,6 +14,13 @@ public sealed class RelayProcess : IAsyncDisposable
 {
     private static readonly TimeSpan ReadyPoll = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>Configuration the test process may carry in its own environment, none of which may reach the child.</summary>
+    private static readonly string[] RelaySections =
+    [
+        "ASPNETCORE_", "ConnectionStrings__", "Apns__", "Auth__", "Database__", "Delivery__", "Inbox__", "Logging__", "Privacy__",
+        "RateLimits__", "Realtime__", "Redis__", "Secrets__", "Serilog__", "Telemetry__",
+    ];
+
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _lines = new();
     private readonly HttpClient _probe;
@@ -196,13 +203,7 @@ public sealed class RelayProcess : IAsyncDisposable
     }
 
     private static bool IsRelayConfiguration(string variable) =>
-        variable.StartsWith("ASPNETCORE_", StringComparison.OrdinalIgnoreCase)
-        || variable.StartsWith("ConnectionStrings__", StringComparison.OrdinalIgnoreCase)
-        || variable.StartsWith("Apns__", StringComparison.OrdinalIgnoreCase)
-        || variable.StartsWith("Auth__", StringComparison.OrdinalIgnoreCase)
-        || variable.StartsWith("Delivery__", StringComparison.OrdinalIgnoreCase)
-        || variable.StartsWith("Database__", StringComparison.OrdinalIgnoreCase)
-        || variable.StartsWith("Redis__", StringComparison.OrdinalIgnoreCase);
+        RelaySections.Any(section => variable.StartsWith(section, StringComparison.OrdinalIgnoreCase));
 
     private static int FreeLoopbackPort()
     {
