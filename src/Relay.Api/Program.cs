@@ -48,9 +48,10 @@ try
     var app = builder.Build();
     await app.MigrateIfConfiguredAsync();
 
+    // Request logging wraps the exception handler, so it logs the status the client got (a database outage's 503).
+    app.UseSerilogRequestLogging(requests => requests.Logger = app.Services.GetRequiredService<Serilog.ILogger>());
     app.UseExceptionHandler();
     app.UseStatusCodePages();
-    app.UseSerilogRequestLogging(requests => requests.Logger = app.Services.GetRequiredService<Serilog.ILogger>());
     app.UseAuthentication();
     app.UseAuthorization();
     app.UseRelayRealtime();

@@ -39,7 +39,9 @@ public sealed partial class DatabaseOutage(IProblemDetailsService problems, ILog
             return false;
         }
 
-        LogUnavailable(logger, httpContext.GetEndpoint()?.DisplayName, exception.GetType().Name);
+        // The exception handler clears the request's endpoint before it runs handlers; its feature keeps the original.
+        var endpoint = httpContext.Features.Get<IExceptionHandlerFeature>()?.Endpoint ?? httpContext.GetEndpoint();
+        LogUnavailable(logger, endpoint?.DisplayName, exception.GetType().Name);
         httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
         httpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return await problems.TryWriteAsync(new ProblemDetailsContext
