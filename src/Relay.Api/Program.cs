@@ -45,9 +45,9 @@ try
     var app = builder.Build();
     await app.MigrateIfConfiguredAsync();
 
+    app.UseRelayRequestLogging();
     app.UseExceptionHandler();
     app.UseStatusCodePages();
-    app.UseSerilogRequestLogging(requests => requests.Logger = app.Services.GetRequiredService<Serilog.ILogger>());
     app.UseAuthentication();
     app.UseAuthorization();
     app.UseRateLimiter();
