@@ -55,6 +55,28 @@ public static class Problems
             + "Use a new key for a new message.",
     };
 
+    public static ProblemDetails UnsupportedMediaType() => new()
+    {
+        Status = StatusCodes.Status415UnsupportedMediaType,
+        Title = "Unsupported media type",
+        Detail = "This endpoint reads a JSON body: send Content-Type: application/json, with no charset or charset=utf-8.",
+    };
+
+    /// <summary>A body the relay could not read as the endpoint's JSON; <paramref name="detail"/> names the field or position.</summary>
+    public static ProblemDetails UnreadableBody(string detail) => new()
+    {
+        Status = StatusCodes.Status400BadRequest,
+        Title = "Unreadable JSON body",
+        Detail = detail,
+    };
+
+    public static ProblemDetails BodyTooLarge(long? maxBytes) => new()
+    {
+        Status = StatusCodes.Status413PayloadTooLarge,
+        Title = "Request body too large",
+        Detail = maxBytes is { } max ? $"This endpoint takes a body of at most {max} bytes." : "The request body is too large for this endpoint.",
+    };
+
     public static ProblemDetails AccountGone() => new()
     {
         Status = StatusCodes.Status401Unauthorized,

@@ -27,6 +27,7 @@ try
 
     builder.Services.AddProblemDetails();
     builder.Services.AddValidation();
+    builder.Services.AddJsonRequests();
     // Numbers must be JSON numbers: "60" is not a ttl.
     builder.Services.ConfigureHttpJsonOptions(json =>
     {
@@ -51,6 +52,7 @@ try
     app.UseAuthentication();
     app.UseAuthorization();
     app.UseRateLimiter();
+    app.UseJsonRequests();
 
     app.MapOpenApi();
     app.MapScalarApiReference("/docs", docs => docs.WithTitle("Relay API").ExpandAllTags());
