@@ -1,0 +1,69 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using Microsoft.Net.Http.Headers;
+using Relay.Data;
+
+namespace Relay.Api.Auth;
+
+/// <summary>
+/// What the JWT bearer handler does beyond checking the token: the account must still exist, and every 401 is a
+/// problem that says which case it is (missing, malformed, expired, not signed by this relay, account gone).
+/// </summary>
+internal static class BearerEvents
+{
+    private const string AccountGoneItem = "Relay.AccountGone";
+
+    // One primary-key probe per authenticated request, no cache: a deleted account's tokens stop working at once, on
+    // every instance.
+    private static readonly Func<RelayDbContext, Guid, CancellationToken, Task<bool>> AccountExists =
+        EF.CompileAsyncQuery((RelayDbContext db, Guid id, CancellationToken cancellationToken) => db.Accounts.Any(a => a.Id == id));
+
+    public static JwtBearerEvents Create() => new()
+    {
+        OnTokenValidated = CheckAccountAsync,
+        OnChallenge = ChallengeAsync,
+    };
+
+    private static async Task CheckAccountAsync(TokenValidatedContext context)
+    {
+        if (!Guid.TryParse(context.Principal?.FindFirstValue(JwtRegisteredClaimNames.Sub), out var accountId))
+        {
+            context.Fail(new SecurityTokenMalformedException("The token names no account."));
+            return;
+        }
+
+        var db = context.HttpContext.RequestServices.GetRequiredService<RelayDbContext>();
+        if (!await AccountExists(db, accountId, context.HttpContext.RequestAborted))
+        {
+            context.HttpContext.Items[AccountGoneItem] = true;
+            context.Fail("The token's account no longer exists.");
+        }
+    }
+
+    private static async Task ChallengeAsync(JwtBearerChallengeContext context)
+    {
+        context.HandleResponse();
+        var http = context.HttpContext;
+        var problem = http.Items.ContainsKey(AccountGoneItem) ? Problems.AccountGone()
+            : context.AuthenticateFailure switch
+            {
+                null when !http.Request.Headers.ContainsKey(HeaderNames.Authorization) => Problems.BearerMissing(),
+                null or SecurityTokenMalformedException or ArgumentException => Problems.BearerMalformed(),
+                SecurityTokenExpiredException => Problems.BearerExpired(),
+                _ => Problems.BearerNotSigned(),
+            };
+
+        http.Response.StatusCode = StatusCodes.Status401Unauthorized;
+        http.Response.Headers.WWWAuthenticate = context.AuthenticateFailure is null && !http.Items.ContainsKey(AccountGoneItem)
+            ? "Bearer"
+            : "Bearer error=\"invalid_token\"";
+        await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = http,
+            ProblemDetails = problem,
+        });
+    }
+}
