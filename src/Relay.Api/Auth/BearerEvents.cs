@@ -15,6 +15,7 @@ namespace Relay.Api.Auth;
 internal static class BearerEvents
 {
     private const string AccountGoneItem = "Relay.AccountGone";
+    private const string OutageItem = "Relay.AuthDatabaseOutage";
 
     // One primary-key probe per authenticated request, no cache: a deleted account's tokens stop working at once, on
     // every instance.
@@ -36,7 +37,21 @@ internal static class BearerEvents
         }
 
         var db = context.HttpContext.RequestServices.GetRequiredService<RelayDbContext>();
-        if (!await AccountExists(db, accountId, context.HttpContext.RequestAborted))
+        bool exists;
+        try
+        {
+            exists = await AccountExists(db, accountId, context.HttpContext.RequestAborted);
+        }
+        catch (Exception e) when (Deliveries.DatabaseOutage.IsOutage(e))
+        {
+            // Answered 503 by the challenge, like any request that needs the database now; thrown on, the JWT handler
+            // would log an error per request for an outage the relay already reports.
+            context.HttpContext.Items[OutageItem] = true;
+            context.Fail(e);
+            return;
+        }
+
+        if (!exists)
         {
             context.HttpContext.Items[AccountGoneItem] = true;
             context.Fail("The token's account no longer exists.");
@@ -47,6 +62,18 @@ internal static class BearerEvents
     {
         context.HandleResponse();
         var http = context.HttpContext;
+        if (http.Items.ContainsKey(OutageItem))
+        {
+            http.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            http.Response.Headers.RetryAfter = Deliveries.DatabaseOutage.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = http,
+                ProblemDetails = Problems.DatabaseUnavailable(Deliveries.DatabaseOutage.RetryAfterSeconds),
+            });
+            return;
+        }
+
         var problem = http.Items.ContainsKey(AccountGoneItem) ? Problems.AccountGone()
             : context.AuthenticateFailure switch
             {
