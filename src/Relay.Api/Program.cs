@@ -26,6 +26,7 @@ try
     builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 64 * 1024);
 
     builder.Services.AddProblemDetails();
+    builder.Services.AddProblemJsonWriter();
     builder.Services.AddValidation();
     builder.Services.AddJsonRequests();
     // Numbers must be JSON numbers: "60" is not a ttl.

@@ -135,6 +135,42 @@ public abstract class JsonRequestTests(RelayFactory relay)
         Assert.Contains("identityKey", (await AssertProblemAsync(response)).GetProperty("detail").GetString(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("text/html")]
+    [InlineData("application/xml")]
+    [InlineData("image/png, text/plain;q=0.5")]
+    public async Task ErrorsAreProblemJsonWhateverTheCallerAccepts(string accept)
+    {
+        var me = await relay.CreateAccountAsync();
+        HttpRequestMessage[] requests =
+        [
+            Request("/v1/accounts", "{\"identityKey\":", "application/json"),
+            Request("/v1/accounts", "{\"identityKey\":\"x\"}", "application/json"),
+            Request("/v1/accounts", "{}", "text/plain"),
+            Request("/v1/messages", $"{{\"to\":[],\"ciphertext\":\"{new string('A', 20_000)}\"}}", "application/json"),
+            new(HttpMethod.Get, "/v1/nothing"),
+            new(HttpMethod.Put, "/v1/accounts"),
+            new(HttpMethod.Get, $"/v1/messages/{Guid.NewGuid()}"),
+        ];
+        using var anonymous = relay.CreateRelayClient();
+        foreach (var request in requests)
+        {
+            request.Headers.TryAddWithoutValidation("Accept", accept);
+            var response = await me.Client.SendAsync(request);
+
+            Assert.True((int)response.StatusCode is >= 400 and < 500, $"{request.Method} {request.RequestUri}: {(int)response.StatusCode}");
+            Assert.True(response.Content.Headers.ContentType?.MediaType == "application/problem+json",
+                $"{request.Method} {request.RequestUri} answered {(int)response.StatusCode} as {response.Content.Headers.ContentType}");
+            await AssertProblemAsync(response);
+        }
+
+        using var unauthenticated = new HttpRequestMessage(HttpMethod.Get, "/v1/devices");
+        unauthenticated.Headers.TryAddWithoutValidation("Accept", accept);
+        var challenged = await anonymous.SendAsync(unauthenticated);
+        Assert.Equal(HttpStatusCode.Unauthorized, challenged.StatusCode);
+        Assert.Equal("Bearer token missing", (await AssertProblemAsync(challenged)).GetProperty("title").GetString());
+    }
+
     [Fact]
     public async Task OversizedBodyIsA413Problem()
     {
