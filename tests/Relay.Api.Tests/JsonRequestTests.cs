@@ -132,7 +132,26 @@ public abstract class JsonRequestTests(RelayFactory relay)
         var response = await me.Client.SendAsync(request);
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
-        Assert.Contains("identityKey", (await AssertProblemAsync(response)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Contains("UTF-8: byte 17", (await AssertProblemAsync(response)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task InvalidUtf8InAFieldTheRelayIgnoresIsA400AndStoresNothing()
+    {
+        var me = await relay.CreateAccountAsync();
+        var before = await CountsAsync();
+        var identityKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32));
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/accounts")
+        {
+            Content = new ByteArrayContent([.. "{\"note\":\""u8, 0xFF, .. Encoding.UTF8.GetBytes($"\",\"identityKey\":\"{identityKey}\"}}")]),
+        };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+
+        var response = await me.Client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Contains("UTF-8", (await AssertProblemAsync(response)).GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(before, await CountsAsync());
     }
 
     [Theory]
