@@ -55,6 +55,70 @@ public static class Problems
             + "Use a new key for a new message.",
     };
 
+    public static ProblemDetails UnsupportedMediaType() => new()
+    {
+        Status = StatusCodes.Status415UnsupportedMediaType,
+        Title = "Unsupported media type",
+        Detail = "This endpoint reads a JSON body: send Content-Type: application/json, with no charset or charset=utf-8.",
+    };
+
+    /// <summary>A body the relay could not read as the endpoint's JSON; <paramref name="detail"/> names the field or position.</summary>
+    public static ProblemDetails UnreadableBody(string detail) => new()
+    {
+        Status = StatusCodes.Status400BadRequest,
+        Title = "Unreadable JSON body",
+        Detail = detail,
+    };
+
+    public static ProblemDetails BodyTooLarge(long? maxBytes) => new()
+    {
+        Status = StatusCodes.Status413PayloadTooLarge,
+        Title = "Request body too large",
+        Detail = maxBytes is { } max ? $"This endpoint takes a body of at most {max} bytes." : "The request body is too large for this endpoint.",
+    };
+
+    public static ProblemDetails BearerMissing() => new()
+    {
+        Status = StatusCodes.Status401Unauthorized,
+        Title = "Bearer token missing",
+        Detail = "Send Authorization: Bearer {accessToken}, with a token from POST /v1/auth/token.",
+    };
+
+    public static ProblemDetails BearerMalformed() => new()
+    {
+        Status = StatusCodes.Status401Unauthorized,
+        Title = "Bearer token malformed",
+        Detail = "The Authorization header must be \"Bearer \" followed by an access token from POST /v1/auth/token.",
+    };
+
+    public static ProblemDetails BearerExpired() => new()
+    {
+        Status = StatusCodes.Status401Unauthorized,
+        Title = "Bearer token expired",
+        Detail = "Sign in again (POST /v1/auth/challenge, then POST /v1/auth/token) for a new token.",
+    };
+
+    public static ProblemDetails BearerNotSigned() => new()
+    {
+        Status = StatusCodes.Status401Unauthorized,
+        Title = "Bearer token not signed by this relay",
+        Detail = "This relay did not issue the token, or it was altered; sign in again for a new one.",
+    };
+
+    public static ProblemDetails ChallengeNotValid() => new()
+    {
+        Status = StatusCodes.Status401Unauthorized,
+        Title = "Challenge not valid",
+        Detail = "The challenge is unknown, already used or expired (they last 60 seconds); ask POST /v1/auth/challenge for a new one.",
+    };
+
+    public static ProblemDetails SignatureNotValid() => new()
+    {
+        Status = StatusCodes.Status401Unauthorized,
+        Title = "Signature not valid",
+        Detail = "The signature is not the account's Ed25519 signature of relay-auth-v1:{accountId}:{challenge}; the challenge is used up, ask for a new one.",
+    };
+
     public static ProblemDetails AccountGone() => new()
     {
         Status = StatusCodes.Status401Unauthorized,

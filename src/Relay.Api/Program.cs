@@ -28,7 +28,9 @@ try
     builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = 64 * 1024);
 
     builder.Services.AddProblemDetails();
+    builder.Services.AddProblemJsonWriter();
     builder.Services.AddValidation();
+    builder.Services.AddJsonRequests();
     // Numbers must be JSON numbers: "60" is not a ttl.
     builder.Services.ConfigureHttpJsonOptions(json =>
     {
@@ -49,13 +51,14 @@ try
     await app.MigrateIfConfiguredAsync();
 
     // Request logging wraps the exception handler, so it logs the status the client got (a database outage's 503).
-    app.UseSerilogRequestLogging(requests => requests.Logger = app.Services.GetRequiredService<Serilog.ILogger>());
+    app.UseRelayRequestLogging();
     app.UseExceptionHandler();
     app.UseStatusCodePages();
     app.UseAuthentication();
     app.UseAuthorization();
     app.UseRelayRealtime();
     app.UseRateLimiter();
+    app.UseJsonRequests();
 
     app.MapOpenApi();
     app.MapScalarApiReference("/docs", docs => docs.WithTitle("Relay API").ExpandAllTags());

@@ -1,4 +1,6 @@
 using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Relay.Data;
@@ -39,8 +41,12 @@ public static class RelayDataExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
 
-        await using var scope = services.CreateAsyncScope();
-        var db = scope.ServiceProvider.GetRequiredService<RelayDbContext>();
+        // EF probes the migrations history table and handles its absence on a fresh database, yet logs the probe's
+        // failure as an error: the migrating context logs failed commands at Debug. A migration that fails still throws.
+        var options = new DbContextOptionsBuilder<RelayDbContext>(services.GetRequiredService<DbContextOptions<RelayDbContext>>())
+            .ConfigureWarnings(warnings => warnings.Log((RelationalEventId.CommandError, LogLevel.Debug)))
+            .Options;
+        await using var db = new RelayDbContext(options);
         await db.Database.MigrateAsync(cancellationToken);
     }
 

@@ -46,6 +46,9 @@ public class RelayFactory : WebApplicationFactory<Program>, IAsyncLifetime
 
     protected virtual string MinimumLogLevel => "Information";
 
+    /// <summary>The host environment; scripts/run.sh runs the relay as Development.</summary>
+    protected virtual string EnvironmentName => "Testing";
+
     /// <summary>Settings a derived factory adds or overrides (Delivery:*, rate limits).</summary>
     protected virtual IEnumerable<(string Key, string Value)> ExtraSettings => [];
 
@@ -64,7 +67,7 @@ public class RelayFactory : WebApplicationFactory<Program>, IAsyncLifetime
 
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
-        builder.UseEnvironment("Testing");
+        builder.UseEnvironment(EnvironmentName);
         foreach (var (key, value) in Settings())
         {
             builder.UseSetting(key, value);

@@ -1,7 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
-using Npgsql;
 using Relay.Data;
 
 namespace Relay.Api.Accounts;
@@ -26,20 +25,16 @@ public static class AccountEndpoints
             return TypedResults.Ok(new AccountResponse(existing.Value));
         }
 
-        var account = new Account { Id = Guid.CreateVersion7(), IdentityKey = identityKey, CreatedAt = time.GetUtcNow() };
-        db.Accounts.Add(account);
-        try
-        {
-            await db.SaveChangesAsync(cancellationToken);
-        }
-        catch (DbUpdateException e) when (e.InnerException is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation })
-        {
-            // Created concurrently with the same key: answer with the account that won.
-            db.ChangeTracker.Clear();
-            return TypedResults.Ok(new AccountResponse((await FindAsync(db, identityKey, cancellationToken))!.Value));
-        }
-
-        return TypedResults.Created((string?)null, new AccountResponse(account.Id));
+        // Created concurrently with the same key: the insert does nothing and the answer is the account that won.
+        var id = Guid.CreateVersion7();
+        var inserted = await db.Database.SqlQuery<Guid>($"""
+            INSERT INTO accounts (id, identity_key, created_at) VALUES ({id}, {identityKey}, {time.GetUtcNow()})
+            ON CONFLICT (identity_key) DO NOTHING
+            RETURNING id AS "Value"
+            """).ToListAsync(cancellationToken);
+        return inserted.Count == 1
+            ? TypedResults.Created((string?)null, new AccountResponse(id))
+            : TypedResults.Ok(new AccountResponse((await FindAsync(db, identityKey, cancellationToken))!.Value));
     }
 
     private static Task<Guid?> FindAsync(RelayDbContext db, byte[] identityKey, CancellationToken cancellationToken) =>

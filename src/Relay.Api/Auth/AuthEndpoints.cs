@@ -47,7 +47,7 @@ public static class AuthEndpoints
         return TypedResults.Ok(new ChallengeResponse(Convert.ToBase64String(challenge.Challenge), challenge.ExpiresAt));
     }
 
-    internal static async Task<Results<Ok<TokenResponse>, UnauthorizedHttpResult>> CreateToken(
+    internal static async Task<Results<Ok<TokenResponse>, ProblemHttpResult>> CreateToken(
         TokenRequest request, RelayDbContext db, TimeProvider time, BearerTokens tokens, CancellationToken cancellationToken)
     {
         var accountId = request.AccountId!.Value;
@@ -62,13 +62,13 @@ public static class AuthEndpoints
             .ExecuteDeleteAsync(cancellationToken);
         if (redeemed != 1)
         {
-            return TypedResults.Unauthorized();
+            return TypedResults.Problem(Problems.ChallengeNotValid());
         }
 
         var identityKey = await db.Accounts.Where(a => a.Id == accountId).Select(a => a.IdentityKey).FirstOrDefaultAsync(cancellationToken);
         if (identityKey is null || !VerifySignature(identityKey, accountId, request.Challenge!, signature))
         {
-            return TypedResults.Unauthorized();
+            return TypedResults.Problem(Problems.SignatureNotValid());
         }
 
         var (token, expiresAt) = tokens.Issue(accountId);

@@ -47,6 +47,7 @@ public static class CallerExtensions
             .Configure<IOptions<AuthOptions>>((jwt, auth) =>
             {
                 jwt.MapInboundClaims = false;
+                jwt.Events = BearerEvents.Create();
                 jwt.TokenValidationParameters = new TokenValidationParameters
                 {
                     ValidIssuer = AuthOptions.Issuer,

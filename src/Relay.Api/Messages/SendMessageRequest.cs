@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using System.Text;
 
 namespace Relay.Api.Messages;
 
@@ -22,7 +21,7 @@ public sealed record SendMessageRequest : IValidatableObject
     [Range(0, MaxTtlSeconds)]
     public int? TtlSeconds { get; init; }
 
-    /// <summary>An <c>apns-collapse-id</c>: 1 to 64 UTF-8 bytes.</summary>
+    /// <summary>An <c>apns-collapse-id</c>: 1 to 64 visible ASCII characters (0x21 to 0x7E).</summary>
     /// <example>conversation-42</example>
     public string? CollapseId { get; init; }
 
@@ -51,9 +50,12 @@ public sealed record SendMessageRequest : IValidatableObject
             yield return new ValidationResult("ciphertext must be non-empty standard base64 (RFC 4648 §4) with padding and no whitespace.", [nameof(Ciphertext)]);
         }
 
-        if (CollapseId is not null && Encoding.UTF8.GetByteCount(CollapseId) is 0 or > Apns.ApnsHeaders.MaxCollapseIdBytes)
+        // An HTTP/2 header cannot carry anything else unaltered, and APNs must get the collapse id exactly as sent.
+        if (CollapseId is not null && !Apns.ApnsHeaders.IsValidCollapseId(CollapseId))
         {
-            yield return new ValidationResult("collapseId must be 1 to 64 UTF-8 bytes.", [nameof(CollapseId)]);
+            yield return new ValidationResult(
+                "collapseId must be 1 to 64 visible ASCII characters (0x21 to 0x7E): no space, control character or non-ASCII letter.",
+                [nameof(CollapseId)]);
         }
     }
 }

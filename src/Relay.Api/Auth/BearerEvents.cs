@@ -1,0 +1,96 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using Microsoft.Net.Http.Headers;
+using Relay.Data;
+
+namespace Relay.Api.Auth;
+
+/// <summary>
+/// What the JWT bearer handler does beyond checking the token: the account must still exist, and every 401 is a
+/// problem that says which case it is (missing, malformed, expired, not signed by this relay, account gone).
+/// </summary>
+internal static class BearerEvents
+{
+    private const string AccountGoneItem = "Relay.AccountGone";
+    private const string OutageItem = "Relay.AuthDatabaseOutage";
+
+    // One primary-key probe per authenticated request, no cache: a deleted account's tokens stop working at once, on
+    // every instance.
+    private static readonly Func<RelayDbContext, Guid, CancellationToken, Task<bool>> AccountExists =
+        EF.CompileAsyncQuery((RelayDbContext db, Guid id, CancellationToken cancellationToken) => db.Accounts.Any(a => a.Id == id));
+
+    public static JwtBearerEvents Create() => new()
+    {
+        OnTokenValidated = CheckAccountAsync,
+        OnChallenge = ChallengeAsync,
+    };
+
+    private static async Task CheckAccountAsync(TokenValidatedContext context)
+    {
+        if (!Guid.TryParse(context.Principal?.FindFirstValue(JwtRegisteredClaimNames.Sub), out var accountId))
+        {
+            context.Fail(new SecurityTokenMalformedException("The token names no account."));
+            return;
+        }
+
+        var db = context.HttpContext.RequestServices.GetRequiredService<RelayDbContext>();
+        bool exists;
+        try
+        {
+            exists = await AccountExists(db, accountId, context.HttpContext.RequestAborted);
+        }
+        catch (Exception e) when (Deliveries.DatabaseOutage.IsOutage(e))
+        {
+            // Answered 503 by the challenge, like any request that needs the database now; thrown on, the JWT handler
+            // would log an error per request for an outage the relay already reports.
+            context.HttpContext.Items[OutageItem] = true;
+            context.Fail(e);
+            return;
+        }
+
+        if (!exists)
+        {
+            context.HttpContext.Items[AccountGoneItem] = true;
+            context.Fail("The token's account no longer exists.");
+        }
+    }
+
+    private static async Task ChallengeAsync(JwtBearerChallengeContext context)
+    {
+        context.HandleResponse();
+        var http = context.HttpContext;
+        if (http.Items.ContainsKey(OutageItem))
+        {
+            http.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            http.Response.Headers.RetryAfter = Deliveries.DatabaseOutage.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+            {
+                HttpContext = http,
+                ProblemDetails = Problems.DatabaseUnavailable(Deliveries.DatabaseOutage.RetryAfterSeconds),
+            });
+            return;
+        }
+
+        var problem = http.Items.ContainsKey(AccountGoneItem) ? Problems.AccountGone()
+            : context.AuthenticateFailure switch
+            {
+                null when !http.Request.Headers.ContainsKey(HeaderNames.Authorization) => Problems.BearerMissing(),
+                null or SecurityTokenMalformedException or ArgumentException => Problems.BearerMalformed(),
+                SecurityTokenExpiredException => Problems.BearerExpired(),
+                _ => Problems.BearerNotSigned(),
+            };
+
+        http.Response.StatusCode = StatusCodes.Status401Unauthorized;
+        http.Response.Headers.WWWAuthenticate = context.AuthenticateFailure is null && !http.Items.ContainsKey(AccountGoneItem)
+            ? "Bearer"
+            : "Bearer error=\"invalid_token\"";
+        await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = http,
+            ProblemDetails = problem,
+        });
+    }
+}
