@@ -46,7 +46,7 @@ internal static class BearerEvents
         {
             // Answered 503 by the challenge, like any request that needs the database now; thrown on, the JWT handler
             // would log an error per request for an outage the relay already reports.
-            context.HttpContext.Items[OutageItem] = true;
+            context.HttpContext.Items[OutageItem] = e;
             context.Fail(e);
             return;
         }
@@ -62,15 +62,11 @@ internal static class BearerEvents
     {
         context.HandleResponse();
         var http = context.HttpContext;
-        if (http.Items.ContainsKey(OutageItem))
+        if (http.Items[OutageItem] is Exception outage)
         {
-            http.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
-            http.Response.Headers.RetryAfter = Deliveries.DatabaseOutage.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-            await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
-            {
-                HttpContext = http,
-                ProblemDetails = Problems.DatabaseUnavailable(Deliveries.DatabaseOutage.RetryAfterSeconds),
-            });
+            var services = http.RequestServices;
+            await Deliveries.DatabaseOutage.AnswerAsync(http, http.GetEndpoint(), outage,
+                services.GetRequiredService<IProblemDetailsService>(), services.GetRequiredService<ILogger<Deliveries.DatabaseOutage>>());
             return;
         }
 

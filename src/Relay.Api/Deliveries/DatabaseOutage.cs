@@ -41,6 +41,13 @@ public sealed partial class DatabaseOutage(IProblemDetailsService problems, ILog
 
         // The exception handler clears the request's endpoint before it runs handlers; its feature keeps the original.
         var endpoint = httpContext.Features.Get<IExceptionHandlerFeature>()?.Endpoint ?? httpContext.GetEndpoint();
+        return await AnswerAsync(httpContext, endpoint, exception, problems, logger);
+    }
+
+    /// <summary>Logs the outage for <paramref name="endpoint"/> and answers the request 503 with <c>Retry-After</c>.</summary>
+    public static async ValueTask<bool> AnswerAsync(
+        HttpContext httpContext, Endpoint? endpoint, Exception exception, IProblemDetailsService problems, ILogger logger)
+    {
         LogUnavailable(logger, endpoint?.DisplayName, exception.GetType().Name);
         httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
         httpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
