@@ -9,7 +9,6 @@ using Relay.Api.Devices;
 using Relay.Api.Health;
 using Relay.Api.Messages;
 using Relay.Apns;
-using Scalar.AspNetCore;
 using Serilog;
 
 // Two-stage logging: this logger reports a start-up that fails before the host's own logger exists.
@@ -53,7 +52,7 @@ try
     app.UseRateLimiter();
 
     app.MapOpenApi();
-    app.MapScalarApiReference("/docs", docs => docs.WithTitle("Relay API").ExpandAllTags());
+    app.MapRelayApiReference();
     app.MapPrometheusScrapingEndpoint();
     app.MapRelayHealth();
     app.MapAccounts();
