@@ -5,7 +5,7 @@ namespace Relay.Api;
 
 /// <summary>
 /// Serilog: structured console logs, JSON when <c>Logging:Json</c> is true. Nothing the relay logs holds a
-/// ciphertext, a whole device token, a token, a signature or a key (SPEC §7); request logging records the path
+/// ciphertext, a whole device token, a token, a signature or a key; request logging records the path
 /// template's values, which are ids only.
 /// </summary>
 public static class Logging
