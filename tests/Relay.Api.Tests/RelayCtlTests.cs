@@ -122,12 +122,12 @@ public sealed class RelayCtlTests(RelayFactory relay) : IClassFixture<RelayFacto
             };
             var named = new Dictionary<string, string?>(bare) { ["RELAYCTL_CONFIG"] = settings };
 
-            var health = await RunProcessAsync(bare, stack, "health");
-            var check = await RunProcessAsync(bare, stack, "check");
-            var devices = await RunProcessAsync(bare, stack, "devices", "list", "--account", (await relay.CreateAccountAsync()).AccountId.ToString());
-            var byVariable = await RunProcessAsync(named, elsewhere, "health");
-            var optionWins = await RunProcessAsync(named, stack, "health", "--config", other);
-            var noSettings = await RunProcessAsync(bare, elsewhere, "stats");
+            var health = await RunProcessInAsync(stack, bare, "health");
+            var check = await RunProcessInAsync(stack, bare, "check");
+            var devices = await RunProcessInAsync(stack, bare, "devices", "list", "--account", (await relay.CreateAccountAsync()).AccountId.ToString());
+            var byVariable = await RunProcessInAsync(elsewhere, named, "health");
+            var optionWins = await RunProcessInAsync(stack, named, "health", "--config", other);
+            var noSettings = await RunProcessInAsync(elsewhere, bare, "stats");
 
             Assert.Equal((0, $"200 OK: {new Uri(relay.Address, "/health/ready")}"), (health.ExitCode, health.Output.Trim()));
             Assert.True(check.ExitCode == 0, check.Output + check.ErrorText);
@@ -495,7 +495,8 @@ public sealed class RelayCtlTests(RelayFactory relay) : IClassFixture<RelayFacto
         return new CtlRun(result.ExitCode, result.Output, result.Errors);
     }
 
-    private static async Task<CtlRun> RunProcessAsync(Dictionary<string, string?> environment, string workingDirectory, params string[] args)
+    /// <summary>Runs the built relayctl.dll in <paramref name="workingDirectory"/>.</summary>
+    private static async Task<CtlRun> RunProcessInAsync(string workingDirectory, Dictionary<string, string?> environment, params string[] args)
     {
         var result = await ChildProcess.RunAsync(
             "dotnet", [Path.Combine(AppContext.BaseDirectory, "relayctl.dll"), .. args], TimeSpan.FromSeconds(60), workingDirectory, environment);
