@@ -11,7 +11,6 @@ using Relay.Api.Inbox;
 using Relay.Api.Messages;
 using Relay.Api.Realtime;
 using Relay.Apns;
-using Scalar.AspNetCore;
 using Serilog;
 
 // Two-stage logging: this logger reports a start-up that fails before the host's own logger exists.
@@ -61,7 +60,7 @@ try
     app.UseJsonRequests();
 
     app.MapOpenApi();
-    app.MapScalarApiReference("/docs", docs => docs.WithTitle("Relay API").ExpandAllTags());
+    app.MapRelayApiReference();
     app.MapPrometheusScrapingEndpoint();
     app.MapRelayHealth();
     app.MapAccounts();

@@ -10,6 +10,10 @@ internal sealed partial class CtlConsole(TextWriter output, TextWriter error, IR
     /// <summary>The environment variables to read, or <see langword="null"/> for the process's own.</summary>
     public IReadOnlyDictionary<string, string?>? Environment { get; } = environment;
 
+    /// <summary>One variable of <see cref="Environment"/>, or of the process's own environment.</summary>
+    public string? GetEnvironmentVariable(string name) =>
+        Environment is null ? System.Environment.GetEnvironmentVariable(name) : Environment.GetValueOrDefault(name);
+
     /// <summary>Writes one failure line on stderr: <c>relayctl: message</c>.</summary>
     public void Fail(string message) => error.WriteLine("relayctl: " + message.ReplaceLineEndings(" "));
 

@@ -6,26 +6,40 @@ namespace Relay.Ctl;
 
 /// <summary>
 /// The options that say where the relay's settings are. Configuration is read as the relay reads it: an optional
-/// JSON file (<c>--config</c>, in the shape of appsettings.json), then environment variables (<c>Apns__KeyId</c>),
-/// then these explicit options, which win.
+/// JSON file in the shape of appsettings.json, then environment variables (<c>Apns__KeyId</c>), then these explicit
+/// options, which win. The file is <c>--config</c>, else the one <c>RELAYCTL_CONFIG</c> names, else
+/// <c>.dev/relayctl.json</c> in the current directory if there is one: the local stack's settings, which
+/// <c>scripts/run.sh</c> writes there.
 /// </summary>
 internal sealed class SettingsOptions
 {
+    /// <summary>The environment variable that names the settings file when there is no <c>--config</c>.</summary>
+    public const string ConfigVariable = "RELAYCTL_CONFIG";
+
+    /// <summary>The settings file read when neither <c>--config</c> nor <c>RELAYCTL_CONFIG</c> names one, if it exists.</summary>
+    public static readonly string DefaultConfig = Path.Combine(".dev", "relayctl.json");
+
     private readonly Option<string?> _config = new("--config")
     {
-        Description = "An appsettings.json to read; environment variables and the options below override it.",
+        Description = $"An appsettings.json to read (default: ${ConfigVariable}, else {DefaultConfig} if it exists); "
+            + "environment variables and the options below override it.",
         HelpName = "appsettings.json",
     };
 
     private readonly List<(Option<string?> Option, string Key)> _overrides = [];
 
     /// <summary>
-    /// Adds the options to <paramref name="command"/>, after its own: the database's, and the APNs ones if <paramref name="apns"/>.
+    /// Adds the options to <paramref name="command"/>, after its own: <c>--config</c>, the database's if
+    /// <paramref name="database"/>, and the APNs ones if <paramref name="apns"/>.
     /// </summary>
-    public SettingsOptions(Command command, bool apns)
+    public SettingsOptions(Command command, bool apns, bool database = true)
     {
         command.Options.Add(_config);
-        Add(command, "--connection-string", "connection-string", "ConnectionStrings:Relay", "the PostgreSQL connection string");
+        if (database)
+        {
+            Add(command, "--connection-string", "connection-string", "ConnectionStrings:Relay", "the PostgreSQL connection string");
+        }
+
         if (apns)
         {
             Add(command, "--team-id", "id", "Apns:TeamId", "the APNs Team ID");
@@ -38,17 +52,17 @@ internal sealed class SettingsOptions
     }
 
     /// <summary>The configuration for this invocation.</summary>
-    /// <exception cref="CtlException">The <c>--config</c> file cannot be read.</exception>
+    /// <exception cref="CtlException">The settings file named by <c>--config</c> or <c>RELAYCTL_CONFIG</c> cannot be read.</exception>
     public IConfiguration Read(ParseResult parse, CtlConsole console)
     {
         var builder = new ConfigurationBuilder();
-        var file = parse.GetValue(_config);
+        var (file, source) = ConfigFile(parse, console);
         if (file is not null)
         {
             var path = Path.GetFullPath(file);
             if (!File.Exists(path))
             {
-                throw new CtlException($"--config: cannot read '{file}' (FileNotFoundException).");
+                throw new CtlException($"{source}: cannot read '{file}' (FileNotFoundException).");
             }
 
             builder.AddJsonFile(path, optional: false, reloadOnChange: false);
@@ -75,8 +89,24 @@ internal sealed class SettingsOptions
         }
         catch (Exception e) when (e is InvalidDataException or FormatException or JsonException or IOException)
         {
-            throw new CtlException($"--config: '{file}' is not a readable JSON configuration file ({e.GetType().Name}).");
+            throw new CtlException($"{source}: '{file}' is not a readable JSON configuration file ({e.GetType().Name}).");
         }
+    }
+
+    /// <summary>The settings file to read, if any, and what named it.</summary>
+    private (string? File, string Source) ConfigFile(ParseResult parse, CtlConsole console)
+    {
+        if (parse.GetValue(_config) is { } option)
+        {
+            return (option, "--config");
+        }
+
+        if (console.GetEnvironmentVariable(ConfigVariable) is { Length: > 0 } variable)
+        {
+            return (variable, ConfigVariable);
+        }
+
+        return File.Exists(DefaultConfig) ? (DefaultConfig, DefaultConfig) : (null, "");
     }
 
     private void Add(Command command, string name, string helpName, string key, string what)

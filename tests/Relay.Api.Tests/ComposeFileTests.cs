@@ -20,7 +20,7 @@ public sealed partial class ComposeFileTests
 {
     private const string ReadmeSection = "## Operating with docker compose";
 
-    /// <summary>The settings SPEC §3 lists (and Logging:Json), each of which the compose stack must give the relay.</summary>
+    /// <summary>The settings the README's configuration table documents (and Logging:Json), each of which the compose stack must give the relay.</summary>
     private static readonly string[] SpecKeys =
     [
         "ConnectionStrings__Relay",
@@ -215,7 +215,7 @@ public sealed partial class ComposeFileTests
         foreach (var key in SpecKeys)
         {
             Assert.True((environment.TryGetValue(key, out var value) && value.Length > 0) || secretTargets.Contains(key),
-                $"relay is not given {key} (SPEC §3) in docker-compose.yml, neither as a non-empty environment variable nor as a secret with target {key}.");
+                $"relay is not given {key} (a required setting) in docker-compose.yml, neither as a non-empty environment variable nor as a secret with target {key}.");
         }
 
         Assert.True(string.Equals(environment["Database__MigrateOnStartup"], "true", StringComparison.OrdinalIgnoreCase),

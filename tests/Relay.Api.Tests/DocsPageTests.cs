@@ -1,9 +1,14 @@
+using System.Text.RegularExpressions;
+
 namespace Relay.Api.Tests;
 
 /// <summary>A real browser (Debian's headless Chromium) renders the API reference at /docs.</summary>
-public sealed class DocsPageTests(RelayFactory relay) : IClassFixture<RelayFactory>
+public sealed partial class DocsPageTests(RelayFactory relay) : IClassFixture<RelayFactory>
 {
     private const string Chromium = "/usr/bin/chromium";
+
+    /// <summary>What Scalar shows by default that sends a reader to its cloud: AI chat, deploy, share, SDKs, its hosted client.</summary>
+    private static readonly string[] CloudFeatures = ["Ask AI", "Deploy", "Share", "Generate SDK", "Generate MCP", "Open API Client", "Developer Tools"];
 
     [Fact]
     public async Task HeadlessChromiumRendersTheEndpointList()
@@ -23,6 +28,32 @@ public sealed class DocsPageTests(RelayFactory relay) : IClassFixture<RelayFacto
         Assert.Contains("Exchanges a signed challenge for a bearer token", dom, StringComparison.Ordinal);
         Assert.True(new FileInfo(screenshot).Length > 10_000, "the screenshot is missing or blank");
     }
+
+    [Fact]
+    public async Task TheReferenceShowsNoneOfScalarsCloudButtonsAndLoadsNothingFromScalarsServers()
+    {
+        var dom = await RunChromiumAsync("--dump-dom", new Uri(relay.Address, "/docs/").ToString());
+        var text = VisibleText(dom);
+
+        Assert.Contains("Pushes an encrypted message to every active device of the recipients", text, StringComparison.Ordinal);
+        Assert.All(CloudFeatures, feature => Assert.DoesNotContain(feature, text, StringComparison.OrdinalIgnoreCase));
+        Assert.DoesNotContain("client.scalar.com", dom, StringComparison.Ordinal);
+        Assert.DoesNotContain("fonts.scalar.com", dom, StringComparison.Ordinal);
+        Assert.DoesNotContain("ask-agent", StyleOrScript().Replace(dom, " "), StringComparison.Ordinal);
+    }
+
+    /// <summary>The page's text as a reader sees it: no style sheets, scripts or markup.</summary>
+    private static string VisibleText(string dom) =>
+        Whitespace().Replace(Markup().Replace(StyleOrScript().Replace(dom, " "), " "), " ");
+
+    [GeneratedRegex(@"<(style|script)\b.*?</\1>", RegexOptions.Singleline | RegexOptions.IgnoreCase)]
+    private static partial Regex StyleOrScript();
+
+    [GeneratedRegex("<[^>]*>")]
+    private static partial Regex Markup();
+
+    [GeneratedRegex(@"\s+")]
+    private static partial Regex Whitespace();
 
     private static async Task<string> RunChromiumAsync(string mode, string url)
     {

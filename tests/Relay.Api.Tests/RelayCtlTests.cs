@@ -100,6 +100,53 @@ public sealed class RelayCtlTests(RelayFactory relay) : IClassFixture<RelayFacto
     }
 
     [Fact]
+    public async Task WithoutConfigItReadsDevRelayctlJsonInTheCurrentFolderOrTheFileRelayctlConfigNames()
+    {
+        var stack = Directory.CreateTempSubdirectory("relayctl-stack-").FullName;
+        var elsewhere = Directory.CreateTempSubdirectory("relayctl-elsewhere-").FullName;
+        try
+        {
+            // The shape scripts/run.sh writes: the relay's own keys, and the relay's URL for health.
+            var settings = Path.Combine(stack, ".dev", "relayctl.json");
+            Directory.CreateDirectory(Path.GetDirectoryName(settings)!);
+            await File.WriteAllTextAsync(settings, SettingsJson(relay.Address.ToString()));
+            var other = Path.Combine(elsewhere, "other.json");
+            await File.WriteAllTextAsync(other, SettingsJson($"http://{ClosedPort}"));
+
+            // Nothing from this process's environment: only the file may say where things are.
+            var bare = new Dictionary<string, string?>
+            {
+                ["ConnectionStrings__Relay"] = null,
+                ["RELAYCTL_CONFIG"] = null,
+                ["Relayctl__RelayUrl"] = null,
+            };
+            var named = new Dictionary<string, string?>(bare) { ["RELAYCTL_CONFIG"] = settings };
+
+            var health = await RunProcessInAsync(stack, bare, "health");
+            var check = await RunProcessInAsync(stack, bare, "check");
+            var devices = await RunProcessInAsync(stack, bare, "devices", "list", "--account", (await relay.CreateAccountAsync()).AccountId.ToString());
+            var byVariable = await RunProcessInAsync(elsewhere, named, "health");
+            var optionWins = await RunProcessInAsync(stack, named, "health", "--config", other);
+            var noSettings = await RunProcessInAsync(elsewhere, bare, "stats");
+
+            Assert.Equal((0, $"200 OK: {new Uri(relay.Address, "/health/ready")}"), (health.ExitCode, health.Output.Trim()));
+            Assert.True(check.ExitCode == 0, check.Output + check.ErrorText);
+            Assert.Equal("check: all 6 ok", check.Lines[^1]);
+            Assert.Equal(0, devices.ExitCode);
+            Assert.Equal(0, byVariable.ExitCode);
+            Assert.Equal(1, optionWins.ExitCode);
+            Assert.Equal($"relayctl: cannot reach http://{ClosedPort}/health/ready (ConnectionError)", Assert.Single(optionWins.Errors));
+            Assert.Equal(1, noSettings.ExitCode);
+            Assert.Contains("ConnectionStrings:Relay", Assert.Single(noSettings.Errors), StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(stack, recursive: true);
+            Directory.Delete(elsewhere, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task CheckWithAnUnreachableDatabaseFailsWithOneLineNamingPostgreSql()
     {
         // The explicit option wins over ConnectionStrings__Relay; its password is never printed.
@@ -447,6 +494,31 @@ public sealed class RelayCtlTests(RelayFactory relay) : IClassFixture<RelayFacto
             "dotnet", [Path.Combine(AppContext.BaseDirectory, "relayctl.dll"), .. args], TimeSpan.FromSeconds(60), environment: environment);
         return new CtlRun(result.ExitCode, result.Output, result.Errors);
     }
+
+    /// <summary>Runs the built relayctl.dll in <paramref name="workingDirectory"/>.</summary>
+    private static async Task<CtlRun> RunProcessInAsync(string workingDirectory, Dictionary<string, string?> environment, params string[] args)
+    {
+        var result = await ChildProcess.RunAsync(
+            "dotnet", [Path.Combine(AppContext.BaseDirectory, "relayctl.dll"), .. args], TimeSpan.FromSeconds(60), workingDirectory, environment);
+        return new CtlRun(result.ExitCode, result.Output, result.Errors);
+    }
+
+    /// <summary>The test relay's settings as a relayctl settings file, with <paramref name="relayUrl"/> for health.</summary>
+    private string SettingsJson(string relayUrl) => JsonSerializer.Serialize(new
+    {
+        ConnectionStrings = new { Relay = relay.Database.ConnectionString },
+        Apns = new
+        {
+            TeamId = RelayFactory.TeamId,
+            KeyId = RelayFactory.KeyId,
+            PrivateKeyPath = relay.KeyPath,
+            TrustedCaPath = relay.CaPath,
+            ProductionEndpoint = relay.Production.BaseAddress.ToString(),
+            SandboxEndpoint = relay.Sandbox.BaseAddress.ToString(),
+            Apps = new[] { new { Topic = RelayFactory.ChatTopic }, new { Topic = RelayFactory.OtherTopic } },
+        },
+        Relayctl = new { RelayUrl = relayUrl },
+    });
 
     private async Task<JsonElement> StatsAsync()
     {

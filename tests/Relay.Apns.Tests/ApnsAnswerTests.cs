@@ -4,7 +4,7 @@ using Relay.MockApns;
 
 namespace Relay.Apns.Tests;
 
-/// <summary>Every row of SPEC §6: what each APNs answer becomes on the client's side.</summary>
+/// <summary>Every answer APNs documents: what each becomes on the client's side.</summary>
 public sealed class ApnsAnswerTests(MockApnsFixture apns) : IClassFixture<MockApnsFixture>
 {
     [Fact]

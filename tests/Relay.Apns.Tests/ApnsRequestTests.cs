@@ -7,7 +7,7 @@ using Relay.MockApns;
 
 namespace Relay.Apns.Tests;
 
-/// <summary>SPEC §5: what reaches APNs — path, headers, HTTP/2, and the payload byte for byte.</summary>
+/// <summary>What reaches APNs — path, headers, HTTP/2, and the payload byte for byte.</summary>
 public sealed class ApnsRequestTests(MockApnsFixture apns) : IClassFixture<MockApnsFixture>
 {
     [Fact]

@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 namespace Relay.Apns.Tests;
 
 /// <summary>
-/// SPEC §5's connection care: a reset stream is re-sent without touching its connection, a failed connection is
+/// Connection care: a reset stream is re-sent without touching its connection, a failed connection is
 /// replaced with backoff, and nothing a caller sends makes the client reconnect.
 /// </summary>
 [Collection(nameof(LoadTests))]

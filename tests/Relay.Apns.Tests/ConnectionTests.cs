@@ -4,11 +4,11 @@ using Xunit.Abstractions;
 
 namespace Relay.Apns.Tests;
 
-/// <summary>Load-bearing tests of SPEC §5's connections; they run alone so their timings mean something.</summary>
+/// <summary>Load-bearing tests of the client's connections; they run alone so their timings mean something.</summary>
 [CollectionDefinition(nameof(LoadTests), DisableParallelization = true)]
 public sealed class LoadTests : ICollectionFixture<MockApnsFixture>;
 
-/// <summary>SPEC §5's connections: resets, GOAWAY, the one-stream rule, deadlines.</summary>
+/// <summary>The client's connections: resets, GOAWAY, the one-stream rule, deadlines.</summary>
 [Collection(nameof(LoadTests))]
 public sealed class ConnectionTests(MockApnsFixture apns, ITestOutputHelper output)
 {

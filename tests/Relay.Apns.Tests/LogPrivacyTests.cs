@@ -3,7 +3,7 @@ using Relay.MockApns;
 
 namespace Relay.Apns.Tests;
 
-/// <summary>SPEC §7: no provider token, device token or ciphertext in the client's logs, whatever happens.</summary>
+/// <summary>No provider token, device token or ciphertext in the client's logs, whatever happens.</summary>
 public sealed class LogPrivacyTests(MockApnsFixture apns) : IClassFixture<MockApnsFixture>
 {
     [Fact]

@@ -5,7 +5,7 @@ using Relay.MockApns;
 namespace Relay.Apns.Tests;
 
 /// <summary>
-/// SPEC §7: an APNs outage or configuration fault shows at the default level as one line per pool and minute, with
+/// An APNs outage or configuration fault shows at the default level as one line per pool and minute, with
 /// counts; each push stays at Debug.
 /// </summary>
 public sealed class OutageLogTests(MockApnsFixture apns) : IClassFixture<MockApnsFixture>

@@ -7,7 +7,7 @@ using Relay.MockApns;
 
 namespace Relay.Apns.Tests;
 
-/// <summary>SPEC §5's provider token: one shared ES256 JWT, renewed after 50 minutes, never within 20.</summary>
+/// <summary>The provider token: one shared ES256 JWT, renewed after 50 minutes, never within 20.</summary>
 public sealed class ProviderTokenTests(MockApnsFixture apns) : IClassFixture<MockApnsFixture>
 {
     [Fact]

@@ -1,11 +1,13 @@
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.OpenApi;
+using Scalar.AspNetCore;
 
 namespace Relay.Api.Configuration;
 
 /// <summary>
 /// The OpenAPI document at <c>/openapi/v1.json</c>: every endpoint with its requests, responses and problems, the
-/// bearer scheme on the endpoints that need it, and the problems every endpoint may answer (400, 429).
+/// bearer scheme on the endpoints that need it, and the problems every endpoint may answer (400, 429); and its
+/// reference page at <c>/docs</c>.
 /// </summary>
 public static class OpenApiSetup
 {
@@ -54,4 +56,21 @@ public static class OpenApiSetup
                 return Task.CompletedTask;
             });
         });
+
+    /// <summary>
+    /// The API reference page (Scalar) at <c>/docs</c>, self-contained: none of Scalar's cloud features (the AI chat,
+    /// the MCP integration, the toolbar that deploys, shares or generates SDKs through Scalar's service, the button that
+    /// opens the document in Scalar's hosted client), no telemetry
+    /// and no fonts from Scalar's CDN. A relay for end-to-end-encrypted messengers sends its users' browsers nowhere else.
+    /// </summary>
+    public static IEndpointConventionBuilder MapRelayApiReference(this IEndpointRouteBuilder endpoints) =>
+        endpoints.MapScalarApiReference("/docs", docs => docs
+            .WithTitle("Relay API")
+            .ExpandAllTags()
+            .DisableAgent()
+            .DisableMcp()
+            .HideDeveloperTools()
+            .HideClientButton()
+            .DisableTelemetry()
+            .DisableDefaultFonts());
 }
