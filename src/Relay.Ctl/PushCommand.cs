@@ -10,7 +10,7 @@ namespace Relay.Ctl;
 
 /// <summary>
 /// <c>relayctl push --device &lt;id&gt;</c>: sends one test push through <see cref="ApnsClient"/>, prints APNs's answer
-/// and, as the relay does as the relay does, records a success or invalidates a dead token.
+/// and, as the relay does, records a success or invalidates a dead token.
 /// </summary>
 internal static class PushCommand
 {
