@@ -7,6 +7,7 @@
 #   bench/e2e.sh                       64 clients for 20 s after 30 s of warm-up
 #   CLIENTS=128 DURATION=30s WARMUP=30s bench/e2e.sh
 #   MODE=faults bench/e2e.sh           the relay through a 10 s APNs outage (503 on every push): lost, duplicated
+#   MODE=realtime IDLE=10000 bench/e2e.sh   the hub: idle connections, POST -> Message latency, no pushes, RSS
 #   RELAY_DLL=... RESULTS=... bench/e2e.sh   another build of the relay, results elsewhere (bench/durable.sh)
 set -euo pipefail
 
@@ -75,7 +76,7 @@ Apns__PrivateKeyPath="$CERTS/apns-key.p8" Apns__TrustedCaPath="$CERTS/ca.pem" \
 Apns__ProductionEndpoint="$MOCK" Apns__SandboxEndpoint="$MOCK" \
 Apns__Apps__0__Topic="$TOPIC" \
 Auth__SigningKey="$(head -c 32 /dev/urandom | base64)" \
-RateLimits__AnonymousPerMinute=1000000 RateLimits__AccountPerMinute=1000000 \
+RateLimits__AnonymousPerMinute=1000000 RateLimits__AccountPerMinute=1000000 Realtime__MaxConnectionsPerAccount=1000 \
 Serilog__MinimumLevel__Default=Warning \
     env $RELAY_ENV dotnet "$RELAY_DLL" >"$WORK/relay.log" 2>&1 &
 RELAY_PID=$!
@@ -92,6 +93,26 @@ for attempt in $(seq 150); do
     fi
     sleep 0.2
 done
+
+if [[ $MODE == realtime ]]; then
+    echo "== realtime: ${IDLE:-10000} idle connections, 64 acknowledging recipients"
+    REALTIME_COMMAND="dotnet $BENCH_DLL realtime --relay $RELAY --mock $MOCK --topic $TOPIC --idle ${IDLE:-10000} --active 64 --rate ${RATE:-500} --duration $DURATION --relay-pid $RELAY_PID"
+    status=0
+    $REALTIME_COMMAND | tee "$WORK/realtime.txt" || status=$?
+    {
+        echo "# Relay realtime benchmark"
+        echo
+        echo "Written by \`MODE=realtime bench/e2e.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'). Machine: $(nproc) cores; PostgreSQL 15,"
+        echo "the mock APNs, the relay and the load generator (which also holds every client connection) share it, on 127.0.0.1."
+        echo
+        echo '```'
+        echo "$REALTIME_COMMAND"
+        cat "$WORK/realtime.txt"
+        echo '```'
+    } >"$RESULTS"
+    echo "== wrote $RESULTS"
+    exit "$status"
+fi
 
 if [[ $MODE == faults ]]; then
     echo "== faults: a 10 s window of 503 ServiceUnavailable on every push"

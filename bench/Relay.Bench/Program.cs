@@ -1,12 +1,13 @@
 using Relay.Bench;
 
 // One mode per file: `client` (Relay.Apns alone), `e2e` (the whole relay), `faults` (the relay through an APNs
-// outage), `jwt` (a token for h2load).
+// outage), `realtime` (the hub), `jwt` (a token for h2load).
 return args switch
 {
     ["client", .. var rest] => await Run(() => ClientBenchmark.RunAsync(BenchArguments.Parse(rest, ClientBenchmark.Options))),
     ["e2e", .. var rest] => await Run(() => E2eBenchmark.RunAsync(BenchArguments.Parse(rest, E2eBenchmark.Options))),
     ["faults", .. var rest] => await Run(() => FaultBenchmark.RunAsync(BenchArguments.Parse(rest, FaultBenchmark.Options))),
+    ["realtime", .. var rest] => await Run(() => RealtimeBenchmark.RunAsync(BenchArguments.Parse(rest, RealtimeBenchmark.Options))),
     ["jwt", .. var rest] => await Run(() => Task.FromResult(JwtCommand.Run(BenchArguments.Parse(rest, JwtCommand.Options)))),
     [] or ["help" or "--help" or "-h"] => Usage(Console.Out, 0),
     _ => Usage(Console.Error, 2),
@@ -46,6 +47,12 @@ static int Usage(TextWriter writer, int exitCode)
               Posts rate x duration single-recipient messages while the mock answers every push 503 for a window,
               waits until every delivery is final, then counts deliveries lost and duplicated at the mock (which
               must record: bench/e2e.sh with MODE=faults) and the APNs request rate before, during and after.
+          Relay.Bench realtime --relay http://127.0.0.1:5090 --mock https://127.0.0.1:2199 [--topic com.example.chat]
+                               [--idle 10000] [--active 64] [--rate 500] [--duration 20s] [--relay-pid PID]
+                               [--devices-per-account 10]
+              Holds --idle connected devices open, connects --active recipients that acknowledge every message,
+              posts rate x duration messages to them; prints POST -> Message latency, the POST rate with no APNs
+              push, and the relay's RSS per 1,000 idle connections (bench/e2e.sh with MODE=realtime).
           Relay.Bench jwt --key apns-key.p8 --team-id T --key-id K
               Prints one provider token (ES256 JWT) for h2load and curl.
         """);

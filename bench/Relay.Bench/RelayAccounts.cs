@@ -22,18 +22,27 @@ internal static class RelayAccounts
             var sender = await SignUpAsync(http, ct);
             var recipient = await SignUpAsync(http, ct);
             var deviceToken = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
-            using var register = new HttpRequestMessage(HttpMethod.Post, "/v1/devices")
-            {
-                Content = JsonContent.Create(new { token = deviceToken, topic, environment = "production" }),
-            };
-            register.Headers.Authorization = new AuthenticationHeaderValue("Bearer", recipient.Token);
-            (await http.SendAsync(register, ct)).EnsureSuccessStatusCode();
-            pairs[i] = new Pair(sender.Token, recipient.AccountId, deviceToken);
+            var deviceId = await RegisterDeviceAsync(http, recipient.Token, topic, ct, deviceToken);
+            pairs[i] = new Pair(sender.Token, recipient.AccountId, deviceToken, recipient.Token, deviceId);
         });
         return pairs;
     }
 
-    private static async Task<(Guid AccountId, string Token)> SignUpAsync(HttpClient http, CancellationToken cancellationToken)
+    /// <summary>Registers a production device (a random token unless given) for the account; returns its id.</summary>
+    public static async Task<Guid> RegisterDeviceAsync(HttpClient http, string bearer, string topic, CancellationToken cancellationToken, string? deviceToken = null)
+    {
+        using var register = new HttpRequestMessage(HttpMethod.Post, "/v1/devices")
+        {
+            Content = JsonContent.Create(new { token = deviceToken ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)), topic, environment = "production" }),
+        };
+        register.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+        using var response = await http.SendAsync(register, cancellationToken);
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("deviceId").GetGuid();
+    }
+
+    /// <summary>Creates an account with a fresh Ed25519 key and signs it in.</summary>
+    public static async Task<(Guid AccountId, string Token)> SignUpAsync(HttpClient http, CancellationToken cancellationToken)
     {
         using var key = Key.Create(SignatureAlgorithm.Ed25519);
         var created = await http.PostAsJsonAsync("/v1/accounts", new { identityKey = Convert.ToBase64String(key.PublicKey.Export(KeyBlobFormat.RawPublicKey)) }, cancellationToken);
@@ -48,6 +57,6 @@ internal static class RelayAccounts
         return (accountId, (await token.Content.ReadFromJsonAsync<JsonElement>(cancellationToken)).GetProperty("accessToken").GetString()!);
     }
 
-    /// <summary>A sender's bearer token, and the recipient it writes to with that recipient's one device token.</summary>
-    public sealed record Pair(string SenderToken, Guid Recipient, string DeviceToken);
+    /// <summary>A sender's bearer token, and the recipient it writes to with that recipient's token and one device.</summary>
+    public sealed record Pair(string SenderToken, Guid Recipient, string DeviceToken, string RecipientToken, Guid DeviceId);
 }

@@ -1,89 +1,74 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.AspNetCore.Http.Features;
-using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.SignalR.Client;
-using Microsoft.Extensions.DependencyInjection;
 using Relay.Api.Tests.Delivery;
+using Relay.Api.Tests.Faults;
 using Relay.MockApns;
-using Serilog.Core;
 using Xunit.Abstractions;
 
 namespace Relay.Api.Tests.Realtime;
 
-/// <summary>Two relay instances on one PostgreSQL and one Redis (<c>RELAY_TEST_REDIS</c>), as scale-out runs them.</summary>
+/// <summary>
+/// Two relay processes on one PostgreSQL and one Redis (<c>RELAY_TEST_REDIS</c>), as scale-out runs them, pushing to
+/// one mock APNs.
+/// </summary>
 public sealed class ScaleOutRelays : IAsyncLifetime
 {
-    public ScaleOutFactory A { get; } = new();
+    private readonly FixtureOutput _output = new();
+    private TestDatabase _database = null!;
+    private FaultRig _rig = null!;
 
-    public PeerRelay B { get; private set; } = null!;
-
-    public async Task InitializeAsync()
-    {
-        await A.InitializeAsync();
-        B = new PeerRelay(A);
-        B.UseKestrel(0);
-        B.StartServer();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await B.DisposeAsync();
-        await A.DisposeAsync();
-    }
-}
-
-/// <summary>Instance A: the usual test relay, with Redis.</summary>
-public sealed class ScaleOutFactory : RelayFactory
-{
     public static string Redis =>
         Environment.GetEnvironmentVariable("RELAY_TEST_REDIS") is { Length: > 0 } redis ? redis
             : throw new InvalidOperationException("Set RELAY_TEST_REDIS to a Redis for the scale-out tests (host:port), or run scripts/test.sh, which starts one.");
 
-    protected override IEnumerable<(string Key, string Value)> ExtraSettings =>
-    [
-        ("Delivery:RetryInitialDelay", "00:00:00.200"),
-        ("Delivery:RetryMaxDelay", "00:00:01"),
-        ("Realtime:AckTimeout", "00:00:01"),
-        ("RateLimits:AccountPerMinute", "1000000"),
-        ("Redis:Configuration", Redis),
-    ];
-}
+    public RelayProcess A { get; private set; } = null!;
 
-/// <summary>Instance B: another relay process's worth of host on A's database, mocks, keys and Redis.</summary>
-public sealed class PeerRelay(RelayFactory primary) : WebApplicationFactory<Program>
-{
-    public LogCapture Logs { get; } = new();
+    public RelayProcess B { get; private set; } = null!;
 
-    public Uri Address => new(Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First());
+    public MockApnsServer Apns => _rig.Apns;
 
-    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    public async Task InitializeAsync()
     {
-        builder.UseEnvironment("Testing");
-        foreach (var (key, value) in primary.Settings())
+        _database = await TestDatabase.CreateAsync();
+        _rig = await FaultRig.StartAsync(_output);
+        (string, string)[] settings = [("Redis:Configuration", Redis), ("Realtime:AckTimeout", "00:00:01")];
+        A = await _rig.StartRelayAsync("A", _database.ConnectionString, settings);
+        B = await _rig.StartRelayAsync("B", _database.ConnectionString, settings);
+    }
+
+    public async Task<TestAccount> CreateAccountAsync() => (await FaultRig.CreateAccountAsync(A.Address)).Account;
+
+    public async Task DisposeAsync()
+    {
+        await _rig.DisposeAsync();
+        await _database.DisposeAsync();
+    }
+
+    private sealed class FixtureOutput : ITestOutputHelper
+    {
+        public void WriteLine(string message)
         {
-            builder.UseSetting(key, value);
         }
 
-        builder.ConfigureServices(services => services.AddSingleton<ILogEventSink>(Logs));
+        public void WriteLine(string format, params object[] args)
+        {
+        }
     }
 }
 
+[Collection(ProcessFaults.Name)]
 public sealed class ScaleOutTests(ScaleOutRelays relays, ITestOutputHelper output) : IClassFixture<ScaleOutRelays>
 {
     private static readonly string Ciphertext = Convert.ToBase64String("scale-out ciphertext"u8.ToArray());
 
-    private ScaleOutFactory A => relays.A;
 
     [Fact]
     public async Task AMessagePostedOnAReachesADeviceConnectedToBWhoseAckMakesItDeliveredWithoutAPush()
     {
-        var sender = await A.CreateAccountAsync();
-        var recipient = await A.CreateAccountAsync();
+        var sender = await relays.CreateAccountAsync();
+        var recipient = await relays.CreateAccountAsync();
         var (deviceId, token) = await recipient.RegisterDeviceAsync();
         await using var device = await ConnectAsync(relays.B.Address, recipient, deviceId, autoAck: true);
 
@@ -93,18 +78,18 @@ public sealed class ScaleOutTests(ScaleOutRelays relays, ITestOutputHelper outpu
         Assert.Equal("delivered", body.GetProperty("deliveries")[0].GetProperty("status").GetString());
         Assert.Equal(body.GetProperty("messageId").GetGuid(), Assert.Single(device.MessageIds.Distinct()));
         await Task.Delay(1_500);
-        Assert.Empty(A.Production.NotificationsFor(token));
+        Assert.Empty(relays.Apns.NotificationsFor(token));
     }
 
     [Fact]
     public async Task AnOfflineDevicesMessagePostedOnAIsServedByBsInboxAndASenderOnBGetsItsUpdates()
     {
-        var sender = await A.CreateAccountAsync();
+        var sender = await relays.CreateAccountAsync();
         var (senderDevice, _) = await sender.RegisterDeviceAsync();
-        var recipient = await A.CreateAccountAsync();
+        var recipient = await relays.CreateAccountAsync();
         var (deviceId, token) = await recipient.RegisterDeviceAsync();
         await using var watcher = await ConnectAsync(relays.B.Address, sender, senderDevice);
-        A.Production.Script(token, MockApnsBehavior.ServiceUnavailable.Times(2));
+        relays.Apns.Script(token, MockApnsBehavior.ServiceUnavailable.Times(2));
 
         var (_, body) = await sender.PostMessageAsync(new { to = new[] { recipient.AccountId }, ciphertext = Ciphertext });
         var messageId = body.GetProperty("messageId").GetGuid();
@@ -113,7 +98,7 @@ public sealed class ScaleOutTests(ScaleOutRelays relays, ITestOutputHelper outpu
         var sent = await watcher.WaitForUpdateAsync(u => u.GetProperty("status").GetString() == "sent", TimeSpan.FromSeconds(15));
         Assert.NotNull(sent);
         // Two instances' dispatchers, one lease: the retry reached APNs once.
-        Assert.Single(A.Production.NotificationsFor(token));
+        Assert.Single(relays.Apns.NotificationsFor(token));
 
         await using var device = await ConnectAsync(relays.B.Address, recipient, deviceId);
         await device.WaitForMessagesAsync(1, TimeSpan.FromSeconds(5));
@@ -128,7 +113,7 @@ public sealed class ScaleOutTests(ScaleOutRelays relays, ITestOutputHelper outpu
     [Fact]
     public async Task DeletingADeviceOnAClosesItsConnectionOnBAndANewConnectionOnAClosesTheOlderOnB()
     {
-        var account = await A.CreateAccountAsync();
+        var account = await relays.CreateAccountAsync();
         var (deleted, _) = await account.RegisterDeviceAsync();
         var (twice, _) = await account.RegisterDeviceAsync();
         await using var onB = await ConnectAsync(relays.B.Address, account, deleted);
@@ -139,7 +124,7 @@ public sealed class ScaleOutTests(ScaleOutRelays relays, ITestOutputHelper outpu
         await onB.ClosedAt.Task.WaitAsync(TimeSpan.FromSeconds(5));
         output.WriteLine($"deleted on A, closed on B after {clock.ElapsedMilliseconds} ms");
 
-        await using var newerOnA = await ConnectAsync(A.Address, account, twice);
+        await using var newerOnA = await ConnectAsync(relays.A.Address, account, twice);
         await olderOnB.ClosedAt.Task.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.Equal(HubConnectionState.Connected, newerOnA.Connection.State);
     }
