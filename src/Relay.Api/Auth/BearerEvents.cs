@@ -1,10 +1,8 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using Microsoft.Net.Http.Headers;
-using Relay.Data;
 
 namespace Relay.Api.Auth;
 
@@ -17,10 +15,6 @@ internal static class BearerEvents
     private const string AccountGoneItem = "Relay.AccountGone";
     private const string OutageItem = "Relay.AuthDatabaseOutage";
 
-    // One primary-key probe per authenticated request, no cache: a deleted account's tokens stop working at once, on
-    // every instance.
-    private static readonly Func<RelayDbContext, Guid, CancellationToken, Task<bool>> AccountExists =
-        EF.CompileAsyncQuery((RelayDbContext db, Guid id, CancellationToken cancellationToken) => db.Accounts.Any(a => a.Id == id));
 
     public static JwtBearerEvents Create() => new()
     {
@@ -36,11 +30,13 @@ internal static class BearerEvents
             return;
         }
 
-        var db = context.HttpContext.RequestServices.GetRequiredService<RelayDbContext>();
+        // Every authenticated request, no cache: a deleted account's tokens stop working at once, on every instance.
+        // The probes of concurrent requests share one query (RecipientLookup batches them).
+        var accounts = context.HttpContext.RequestServices.GetRequiredService<Messages.RecipientLookup>();
         bool exists;
         try
         {
-            exists = await AccountExists(db, accountId, context.HttpContext.RequestAborted);
+            exists = await accounts.ExistsAsync(accountId, context.HttpContext.RequestAborted);
         }
         catch (Exception e) when (Deliveries.DatabaseOutage.IsOutage(e))
         {
