@@ -66,9 +66,8 @@ public static class JsonRequests
             http.Request.ContentType = "application/json";
 
             // The JSON reader does not check the UTF-8 of a field it skips: a body that is not UTF-8 is refused whole.
-            // Reading it here honours the endpoint's body limit (a 413 beyond it).
-            http.Request.EnableBuffering();
-            using var body = new MemoryStream();
+            // Reading it here honours the endpoint's body limit (a 413 beyond it); the endpoint then reads the copy.
+            var body = new MemoryStream();
             await http.Request.Body.CopyToAsync(body, http.RequestAborted);
             if (InvalidUtf8At(body.GetBuffer().AsSpan(0, (int)body.Length)) is { } at)
             {
@@ -76,7 +75,9 @@ public static class JsonRequests
                 return;
             }
 
-            http.Request.Body.Position = 0;
+            body.Position = 0;
+            http.Request.Body = body;
+            http.Response.RegisterForDispose(body);
         }
 
         await next(http);
