@@ -1,6 +1,9 @@
 using System.ComponentModel.DataAnnotations;
+using System.Security.Claims;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
+using Relay.Api.Auth;
+using Relay.Api.Realtime;
 using Relay.Data;
 
 namespace Relay.Api.Accounts;
@@ -12,7 +15,27 @@ public static class AccountEndpoints
         var group = routes.MapGroup("/v1/accounts").WithTags("Accounts").RequireRateLimiting(RateLimits.Anonymous).ProducesValidationProblem();
         group.MapPost("/", CreateAccount)
             .WithSummary("Creates an account for an Ed25519 identity key, or returns the existing one.");
+        routes.MapDelete("/v1/accounts/me", DeleteAccount)
+            .WithTags("Accounts")
+            .RequireAuthorization()
+            .RequireRateLimiting(RateLimits.PerAccount)
+            .WithSummary("Deletes the caller's account with its devices, inboxes and pending deliveries; its bearer tokens stop working at once.")
+            .WithDescription("Messages the account sent that some device has not received yet are withdrawn with it. "
+                + "The same identity key may create a new account later; it gets a new id.");
         return group;
+    }
+
+    internal static async Task<NoContent> DeleteAccount(
+        ClaimsPrincipal user, RelayDbContext db, IRealtimeBus realtime, CancellationToken cancellationToken)
+    {
+        var accountId = user.AccountId();
+        var devices = await db.Devices.AsNoTracking().Where(d => d.AccountId == accountId).Select(d => d.Id).ToListAsync(cancellationToken);
+
+        // Devices, their deliveries (and so their inboxes), the messages it sent and its challenges go with it
+        // (cascades); every bearer token of it is refused from the next request on, on every instance.
+        await db.Accounts.Where(a => a.Id == accountId).ExecuteDeleteAsync(cancellationToken);
+        await realtime.CloseDevicesAsync(devices);
+        return TypedResults.NoContent();
     }
 
     internal static async Task<Results<Created<AccountResponse>, Ok<AccountResponse>>> CreateAccount(

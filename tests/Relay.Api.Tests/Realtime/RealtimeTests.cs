@@ -268,6 +268,50 @@ public sealed class RealtimeTests(RealtimeRelayFactory relay, ITestOutputHelper 
     }
 
     [Fact]
+    public async Task DeletingAnAccountClosesItsConnectionsDropsItsInboxAndRefusesItsTokensAtOnce()
+    {
+        var sender = await relay.CreateAccountAsync();
+        var account = await relay.CreateAccountAsync();
+        var (phone, phoneToken) = await account.RegisterDeviceAsync();
+        var (tablet, _) = await account.RegisterDeviceAsync();
+        var (_, waiting) = await sender.PostMessageAsync(new { to = new[] { account.AccountId }, ciphertext = Ciphertext });
+        Assert.Equal(2, waiting.GetProperty("deliveries").GetArrayLength());
+        await using var connected = await relay.ConnectAsync(account, phone);
+        var identityKey = account.Key.PublicKey.Export(NSec.Cryptography.KeyBlobFormat.RawPublicKey);
+
+        var deleted = await account.Client.DeleteAsync("/v1/accounts/me");
+
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+        await connected.ClosedAt.Task.WaitAsync(TimeSpan.FromSeconds(5));
+        Assert.Equal(0L, await relay.Database.CountAsync($"deliveries WHERE device_id IN ('{phone}', '{tablet}')"));
+        Assert.Equal(0L, await relay.Database.CountAsync($"devices WHERE account_id = '{account.AccountId}'"));
+        foreach (var request in new[]
+        {
+            new HttpRequestMessage(HttpMethod.Get, "/v1/devices"),
+            new HttpRequestMessage(HttpMethod.Get, $"/v1/inbox?deviceId={phone}"),
+            new HttpRequestMessage(HttpMethod.Post, "/v1/messages") { Content = JsonContent.Create(new { to = new[] { sender.AccountId }, ciphertext = Ciphertext }) },
+            new HttpRequestMessage(HttpMethod.Delete, "/v1/accounts/me"),
+        })
+        {
+            using var refused = await account.Client.SendAsync(request);
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+            Assert.Equal("Account gone", (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("title").GetString());
+        }
+
+        await Assert.ThrowsAnyAsync<Exception>(() => relay.ConnectAsync(account, phone));
+        var pushedBefore = relay.Production.NotificationsFor(phoneToken).Count;
+        var (status, _) = await sender.PostMessageAsync(new { to = new[] { account.AccountId }, ciphertext = Ciphertext });
+        Assert.Equal(HttpStatusCode.NotFound, status);
+        Assert.Equal(pushedBefore, relay.Production.NotificationsFor(phoneToken).Count);
+
+        // The same identity key may come back: as a new account.
+        using var anonymous = relay.CreateRelayClient();
+        var again = await anonymous.PostAsJsonAsync("/v1/accounts", new { identityKey = Convert.ToBase64String(identityKey) });
+        Assert.Equal(HttpStatusCode.Created, again.StatusCode);
+        Assert.NotEqual(account.AccountId, (await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accountId").GetGuid());
+    }
+
+    [Fact]
     public async Task AnAccountsConnectionsAreCappedAndAnOversizedHubMessageClosesTheConnection()
     {
         var account = await relay.CreateAccountAsync();
