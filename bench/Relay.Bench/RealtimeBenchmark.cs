@@ -64,9 +64,28 @@ internal static class RealtimeBenchmark
 
         // Active recipients: one device each, connected, acknowledging what arrives and timing it.
         var pairs = await RelayAccounts.PairUpAsync(http, topic, active);
-        var posted = new ConcurrentDictionary<Guid, long>();
-        var pendingArrivals = new ConcurrentDictionary<Guid, long>();
+        // A message usually arrives before its POST is answered (the answer waits for the ack), but not always: whichever
+        // side comes second records the latency.
+        var posted = new Dictionary<Guid, long>();
+        var arrivals = new Dictionary<Guid, long>();
         var latencies = new ConcurrentBag<double>();
+        void Match(Guid id, long timestamp, bool isArrival)
+        {
+            lock (posted)
+            {
+                var (mine, theirs) = isArrival ? (arrivals, posted) : (posted, arrivals);
+                if (theirs.Remove(id, out var other))
+                {
+                    var (start, end) = isArrival ? (other, timestamp) : (timestamp, other);
+                    latencies.Add(Stopwatch.GetElapsedTime(start, end).TotalMilliseconds);
+                }
+                else
+                {
+                    mine[id] = timestamp;
+                }
+            }
+        }
+
         var activeConnections = new List<HubConnection>();
         foreach (var pair in pairs)
         {
@@ -75,12 +94,8 @@ internal static class RealtimeBenchmark
             {
                 var arrived = Stopwatch.GetTimestamp();
                 var id = message.GetProperty("messageId").GetGuid();
+                Match(id, arrived, isArrival: true);
                 await connection.InvokeAsync<int>("Ack", new[] { id });
-                // The POST's answer carries the id; the message may arrive before it does.
-                if (!pendingArrivals.TryAdd(id, arrived) && posted.TryRemove(id, out var start))
-                {
-                    latencies.Add(Stopwatch.GetElapsedTime(start, arrived).TotalMilliseconds);
-                }
             });
             await connection.StartAsync();
             activeConnections.Add(connection);
@@ -123,17 +138,7 @@ internal static class RealtimeBenchmark
                     Interlocked.Increment(ref delivered);
                 }
 
-                if (pendingArrivals.TryRemove(id, out var arrived))
-                {
-                    latencies.Add(Stopwatch.GetElapsedTime(start, arrived).TotalMilliseconds);
-                }
-                else if (!posted.TryAdd(id, start) || pendingArrivals.TryRemove(id, out arrived))
-                {
-                    // Arrived between the two checks.
-                    posted.TryRemove(id, out _);
-                    latencies.Add(Stopwatch.GetElapsedTime(start, arrived).TotalMilliseconds);
-                }
-
+                Match(id, start, isArrival: false);
                 Interlocked.Increment(ref ok);
             }
         })));
