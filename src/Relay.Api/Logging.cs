@@ -41,6 +41,9 @@ public static class Logging
     /// One line per request, naming the route template (<c>/v1/devices/{deviceId}</c>). Outermost, so that it sees the
     /// status the exception handler answered with; the template is read before an exception handler clears the endpoint.
     /// </summary>
+    // One per route, worked out once rather than per request.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<RoutePattern, string> Templates = new();
+
     public static WebApplication UseRelayRequestLogging(this WebApplication app)
     {
         app.UseSerilogRequestLogging(requests =>
@@ -58,7 +61,7 @@ public static class Logging
         {
             if (http.GetEndpoint() is RouteEndpoint endpoint)
             {
-                http.Items[RouteItem] = Template(endpoint.RoutePattern);
+                http.Items[RouteItem] = Templates.GetOrAdd(endpoint.RoutePattern, Template);
             }
 
             return next(http);

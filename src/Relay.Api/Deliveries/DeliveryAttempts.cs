@@ -41,7 +41,7 @@ public sealed partial class DeliveryAttempts(
     /// <summary>Starts an attempt of a delivery this instance leased; the task ends once its result is written.</summary>
     public Task<AttemptResult> Start(ClaimedDelivery delivery, ReadOnlyMemory<byte>? payload = null)
     {
-        var attempt = Task.Run(() => AttemptAsync(delivery, payload, _abandon.Token));
+        var attempt = AttemptAsync(delivery, payload, _abandon.Token);
         _running[delivery.Id] = attempt;
         _ = attempt.ContinueWith(_ => _running.TryRemove(delivery.Id, out var _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         if (attempt.IsCompleted)

@@ -178,7 +178,9 @@ public sealed partial class MessageSender(
 
         if (firstAttempts.Count > 0)
         {
-            await Task.WhenAny(Task.WhenAll(firstAttempts.Select(a => a.Attempt)), Task.Delay(delivery.AnswerTimeout, time, CancellationToken.None));
+            // Not Task.Delay: its timer would outlive almost every answer by the whole timeout.
+            Task all = firstAttempts.Count == 1 ? firstAttempts[0].Attempt : Task.WhenAll(firstAttempts.Select(a => a.Attempt));
+            await all.WaitAsync(delivery.AnswerTimeout, time, CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
         var results = new List<DeliveryResult>(firstAttempts.Count);
