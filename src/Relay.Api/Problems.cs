@@ -167,4 +167,22 @@ public static class Problems
         Title = "Invalid limit",
         Detail = $"limit must be from 1 to {max}.",
     };
+
+    public static ProblemDetails CiphertextSizeNotAllowed(int bytes, IReadOnlyCollection<int> allowed) => new()
+    {
+        Status = StatusCodes.Status400BadRequest,
+        Title = "Ciphertext size not allowed",
+        Detail = $"The ciphertext is {bytes} bytes once decoded; this relay takes only {string.Join(", ", allowed)} bytes. "
+            + "Pad every message to one of these sizes, so that its size tells nothing about what it is.",
+        Extensions = { ["allowedCiphertextSizes"] = allowed },
+    };
+
+    public static ProblemDetails TtlNotAllowed(int asked, int allowed) => new()
+    {
+        Status = StatusCodes.Status400BadRequest,
+        Title = "ttlSeconds not allowed",
+        Detail = $"ttlSeconds is {asked}; this relay takes only {allowed} (or none, which means {allowed}), "
+            + "so that a message's lifetime tells nothing about what it is.",
+        Extensions = { ["allowedTtlSeconds"] = allowed },
+    };
 }

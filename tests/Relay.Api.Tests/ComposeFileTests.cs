@@ -664,6 +664,7 @@ public sealed partial class ComposeFileTests
         AddProperties(typeof(Relay.Api.Deliveries.DeliveryOptions), Relay.Api.Deliveries.DeliveryOptions.SectionName, keys);
         AddProperties(typeof(Relay.Api.Realtime.RealtimeOptions), Relay.Api.Realtime.RealtimeOptions.SectionName, keys);
         AddProperties(typeof(Relay.Api.Realtime.InboxOptions), Relay.Api.Realtime.InboxOptions.SectionName, keys);
+        AddProperties(typeof(Relay.Api.Messages.PrivacyOptions), Relay.Api.Messages.PrivacyOptions.SectionName, keys);
         return keys;
     }
 

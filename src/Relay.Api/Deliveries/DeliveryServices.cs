@@ -25,6 +25,11 @@ public static class DeliveryServices
         services.AddOptions<HostOptions>().Configure<IOptions<DeliveryOptions>>((host, delivery) =>
             host.ShutdownTimeout = delivery.Value.ShutdownTimeout + TimeSpan.FromSeconds(10));
 
+        services.AddOptions<PrivacyOptions>()
+            .Bind(builder.Configuration.GetSection(PrivacyOptions.SectionName))
+            .ValidateDataAnnotations()
+            .ValidateOnStart();
+        services.AddSingleton<PrivacyPolicy>();
         services.AddSingleton<RelayInstance>();
         services.AddSingleton(sp =>
         {

@@ -35,7 +35,7 @@ public static class MessageEndpoints
     }
 
     internal static async Task<Results<Ok<SendMessageResponse>, ProblemHttpResult>> SendMessage(
-        SendMessageRequest request, ClaimsPrincipal user, HttpContext http, MessageSender sender, IHostApplicationLifetime lifetime)
+        SendMessageRequest request, ClaimsPrincipal user, HttpContext http, MessageSender sender, PrivacyPolicy privacy, IHostApplicationLifetime lifetime)
     {
         if (lifetime.ApplicationStopping.IsCancellationRequested)
         {
@@ -57,6 +57,11 @@ public static class MessageEndpoints
         if (request.Ciphertext!.Length > maxLength)
         {
             return TypedResults.Problem(Problems.CiphertextTooLarge(request.Ciphertext.Length, maxLength));
+        }
+
+        if (privacy.Check(request) is { } refused)
+        {
+            return TypedResults.Problem(refused);
         }
 
         // Accepting and the first attempts are not tied to the caller's connection: a caller that hangs up does not

@@ -26,6 +26,7 @@ public sealed partial class MessageSender(
     RelayInstance instance,
     RelayMetrics metrics,
     DeliveryUpdates updates,
+    PrivacyPolicy privacy,
     TimeProvider time,
     ILogger<MessageSender> logger)
 {
@@ -104,7 +105,7 @@ public sealed partial class MessageSender(
 
         var now = time.GetUtcNow();
         var delivery = options.Value;
-        var ttl = request.TtlSeconds ?? SendMessageRequest.MaxTtlSeconds;
+        var ttl = privacy.TtlFor(request);
         var expiresAt = now.AddSeconds(ttl);
         var message = new Message
         {
@@ -226,7 +227,7 @@ public sealed partial class MessageSender(
     }
 
     /// <summary>SHA-256 over the fields a repeat must match: recipients (in any order), ciphertext, ttl and collapse id.</summary>
-    private static byte[] RequestHash(SendMessageRequest request)
+    private byte[] RequestHash(SendMessageRequest request)
     {
         var text = new StringBuilder();
         foreach (var id in request.To!.Order())
@@ -235,7 +236,7 @@ public sealed partial class MessageSender(
         }
 
         text.Append('\n').Append(request.Ciphertext).Append('\n')
-            .Append(request.TtlSeconds ?? SendMessageRequest.MaxTtlSeconds).Append('\n')
+            .Append(privacy.TtlFor(request)).Append('\n')
             .Append(request.CollapseId is null ? "-" : "+" + request.CollapseId);
         return SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString()));
     }
