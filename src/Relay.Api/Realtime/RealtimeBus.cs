@@ -34,7 +34,7 @@ public sealed class LocalRealtimeBus(RealtimeConnections connections) : IRealtim
 {
     public Task<bool> IsConnectedAsync(Guid accountId, Guid deviceId) => Task.FromResult(connections.ConnectionOf(deviceId) is not null);
 
-    public Task<bool> HasConnectionsAsync(Guid accountId) => Task.FromResult(connections.ConnectionsOf(accountId).Count > 0);
+    public Task<bool> HasConnectionsAsync(Guid accountId) => Task.FromResult(connections.HasConnections(accountId));
 
     public Task<int> CountOthersAsync(Guid accountId, Guid deviceId) => Task.FromResult(connections.CountOthers(accountId, deviceId));
 

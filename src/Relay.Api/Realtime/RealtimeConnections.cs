@@ -18,17 +18,16 @@ public sealed class RealtimeConnections
     /// <summary>The connection of <paramref name="deviceId"/>, or <see langword="null"/> when it has none here.</summary>
     public string? ConnectionOf(Guid deviceId) => _byDevice.TryGetValue(deviceId, out var c) ? c.Id : null;
 
-    /// <summary>The connection ids of <paramref name="accountId"/>'s connected devices.</summary>
-    public IReadOnlyList<string> ConnectionsOf(Guid accountId) =>
-        [.. _byId.Values.Where(c => c.AccountId == accountId).Select(c => c.Id)];
+    /// <summary>Whether any device of <paramref name="accountId"/> is connected here (asked for every delivery change).</summary>
+    public bool HasConnections(Guid accountId) => !_byId.IsEmpty && Open().Any(c => c.AccountId == accountId);
 
     /// <summary>How many devices of <paramref name="accountId"/> other than <paramref name="deviceId"/> are connected.</summary>
     public int CountOthers(Guid accountId, Guid deviceId) =>
-        _byId.Values.Count(c => c.AccountId == accountId && c.DeviceId != deviceId);
+        Open().Count(c => c.AccountId == accountId && c.DeviceId != deviceId);
 
     /// <summary>Every connection here: its account, device and id.</summary>
     public IReadOnlyList<(Guid AccountId, Guid DeviceId, string ConnectionId)> All() =>
-        [.. _byId.Values.Select(c => (c.AccountId, c.DeviceId, c.Id))];
+        [.. Open().Select(c => (c.AccountId, c.DeviceId, c.Id))];
 
     /// <summary>Adds a connection; an older connection of the same device is closed.</summary>
     public void Add(HubCallerContext context, Guid accountId, Guid deviceId)
@@ -72,7 +71,10 @@ public sealed class RealtimeConnections
 
     /// <summary>Closes every connection of <paramref name="accountId"/> (the account was deleted).</summary>
     public void CloseAccount(Guid accountId) =>
-        CloseDevices([.. _byId.Values.Where(c => c.AccountId == accountId).Select(c => c.DeviceId)]);
+        CloseDevices([.. Open().Where(c => c.AccountId == accountId).Select(c => c.DeviceId)]);
+
+    // Enumerating the dictionary itself takes no lock; its Values property would take all of them and copy.
+    private IEnumerable<Connection> Open() => _byId.Select(pair => pair.Value);
 
     private sealed record Connection(string Id, Guid AccountId, Guid DeviceId, HubCallerContext Context);
 }

@@ -56,7 +56,7 @@ public sealed partial class RedisRealtimeBus : IRealtimeBus, IHostedService, IDi
 
     public async Task<bool> HasConnectionsAsync(Guid accountId)
     {
-        if (_connections.ConnectionsOf(accountId).Count > 0)
+        if (_connections.HasConnections(accountId))
         {
             return true;
         }
