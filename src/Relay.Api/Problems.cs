@@ -20,6 +20,25 @@ public static class Problems
         Detail = $"You have no device with the id {deviceId:D}.",
     };
 
+    public static ProblemDetails NoActiveDevice(Guid deviceId) => new()
+    {
+        Status = StatusCodes.Status404NotFound,
+        Title = "Unknown device",
+        Detail = $"You have no active device with the id {deviceId:D}; a device APNs invalidated must be registered again first.",
+    };
+
+    /// <summary>A device key whose signature does not hold; a validation problem, so that it names the field.</summary>
+    public static HttpValidationProblemDetails DeviceKeySignatureNotValid() => new(new Dictionary<string, string[]>
+    {
+        ["Signature"] = ["signature is not your identity key's Ed25519 signature of relay-device-key-v1:{accountId}:{deviceId}:{publicKey}."],
+    })
+    {
+        Status = StatusCodes.Status400BadRequest,
+        Title = "Device key signature not valid",
+        Detail = "Sign the UTF-8 text relay-device-key-v1:{accountId}:{deviceId}:{publicKey} with the account's identity key: "
+            + "the ids lower-case with hyphens, the key exactly as in the body.",
+    };
+
     public static ProblemDetails CiphertextTooLarge(int length, int maxLength) => new()
     {
         Status = StatusCodes.Status413PayloadTooLarge,

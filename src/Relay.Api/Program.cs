@@ -66,6 +66,7 @@ try
     app.MapAccounts();
     app.MapAuth();
     app.MapDevices();
+    app.MapDeviceKeys();
     app.MapMessages();
     app.MapInbox();
     app.MapRelayRealtime();

@@ -14,6 +14,12 @@ public sealed class Device
     /// <summary>Longest stored <see cref="InvalidReason"/>.</summary>
     public const int InvalidReasonMaxLength = 64;
 
+    /// <summary>The length of an X25519 public key, the only size <see cref="PublicKey"/> may have.</summary>
+    public const int PublicKeyLength = 32;
+
+    /// <summary>The length of the Ed25519 <see cref="PublicKeySignature"/>.</summary>
+    public const int PublicKeySignatureLength = 64;
+
     /// <summary>The device id clients use (<c>deviceId</c>).</summary>
     public Guid Id { get; set; }
 
@@ -40,4 +46,16 @@ public sealed class Device
 
     /// <summary>APNs's reason for the invalidation, such as <c>Unregistered</c>.</summary>
     public string? InvalidReason { get; set; }
+
+    /// <summary>
+    /// The X25519 public key the device published for senders to encrypt to, if any. It lives and dies with the
+    /// device: a token that moves to another account becomes a new device without it.
+    /// </summary>
+    public byte[]? PublicKey { get; set; }
+
+    /// <summary>
+    /// The account identity key's Ed25519 signature of <c>relay-device-key-v1:{accountId}:{deviceId}:{publicKey}</c>;
+    /// set with <see cref="PublicKey"/> and only with it.
+    /// </summary>
+    public byte[]? PublicKeySignature { get; set; }
 }

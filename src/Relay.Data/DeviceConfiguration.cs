@@ -15,6 +15,10 @@ internal sealed class DeviceConfiguration : IEntityTypeConfiguration<Device>
                 "ck_devices_token_hex",
                 "token ~ '^[0-9a-f]+$' AND length(token) % 2 = 0 AND length(token) BETWEEN 32 AND 512");
             t.HasCheckConstraint("ck_devices_environment", "environment IN ('production', 'sandbox')");
+            t.HasCheckConstraint(
+                "ck_devices_public_key",
+                "(public_key IS NULL AND public_key_signature IS NULL) "
+                + "OR (length(public_key) = 32 AND length(public_key_signature) = 64)");
         });
 
         builder.HasKey(d => d.Id);

@@ -21,6 +21,7 @@ public sealed partial class ApiWalkthroughTests(RelayFactory relay) : IClassFixt
             Assert.Contains("\"status\":\"sent\"", result.Output, StringComparison.Ordinal);
             Assert.Contains("\"title\":\"Ciphertext too large\"", result.Output, StringComparison.Ordinal);
             Assert.Contains("mutable-content", result.Output, StringComparison.Ordinal);
+            Assert.Contains("\"publicKey\":", result.Output, StringComparison.Ordinal);
         }
         finally
         {

@@ -1,9 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Security.Cryptography;
-using System.Text;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Microsoft.EntityFrameworkCore;
-using NSec.Cryptography;
 using Relay.Api.Configuration;
 using Relay.Data;
 
@@ -66,27 +64,13 @@ public static class AuthEndpoints
         }
 
         var identityKey = await db.Accounts.Where(a => a.Id == accountId).Select(a => a.IdentityKey).FirstOrDefaultAsync(cancellationToken);
-        if (identityKey is null || !VerifySignature(identityKey, accountId, request.Challenge!, signature))
+        if (identityKey is null || !IdentitySignatures.Verify(identityKey, IdentitySignatures.SignIn(accountId, request.Challenge!), signature))
         {
             return TypedResults.Problem(Problems.SignatureNotValid());
         }
 
         var (token, expiresAt) = tokens.Issue(accountId);
         return TypedResults.Ok(new TokenResponse(token, expiresAt));
-    }
-
-    /// <summary>The signed text: <c>relay-auth-v1:{accountId}:{challenge}</c>, the challenge exactly as issued.</summary>
-    public static byte[] SignedText(Guid accountId, string challenge) =>
-        Encoding.UTF8.GetBytes($"relay-auth-v1:{accountId:D}:{challenge}");
-
-    private static bool VerifySignature(byte[] identityKey, Guid accountId, string challenge, byte[] signature)
-    {
-        if (!PublicKey.TryImport(SignatureAlgorithm.Ed25519, identityKey, KeyBlobFormat.RawPublicKey, out var publicKey))
-        {
-            return false;
-        }
-
-        return SignatureAlgorithm.Ed25519.Verify(publicKey!, SignedText(accountId, challenge), signature);
     }
 }
 

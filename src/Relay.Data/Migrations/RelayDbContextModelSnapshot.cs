@@ -193,6 +193,14 @@ namespace Relay.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("last_success_at");
 
+                    b.Property<byte[]>("PublicKey")
+                        .HasColumnType("bytea")
+                        .HasColumnName("public_key");
+
+                    b.Property<byte[]>("PublicKeySignature")
+                        .HasColumnType("bytea")
+                        .HasColumnName("public_key_signature");
+
                     b.Property<DateTimeOffset>("RegisteredAt")
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("registered_at");
@@ -226,6 +234,8 @@ namespace Relay.Data.Migrations
                     b.ToTable("devices", null, t =>
                         {
                             t.HasCheckConstraint("ck_devices_environment", "environment IN ('production', 'sandbox')");
+
+                            t.HasCheckConstraint("ck_devices_public_key", "(public_key IS NULL AND public_key_signature IS NULL) OR (length(public_key) = 32 AND length(public_key_signature) = 64)");
 
                             t.HasCheckConstraint("ck_devices_token_hex", "token ~ '^[0-9a-f]+$' AND length(token) % 2 = 0 AND length(token) BETWEEN 32 AND 512");
                         });
