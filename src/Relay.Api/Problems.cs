@@ -52,6 +52,15 @@ public static class Problems
         },
     };
 
+    public static ProblemDetails DevicesChanged(IReadOnlyList<Messages.TargetDevice> devices) => new()
+    {
+        Status = StatusCodes.Status409Conflict,
+        Title = "Devices changed",
+        Detail = "ciphertexts must name each active device of the recipients once (without the sending device), and no other. "
+            + "devices lists them now, with the keys they published: encrypt for these and send again. Nothing was sent.",
+        Extensions = { ["devices"] = devices },
+    };
+
     public static ProblemDetails UnknownMessage(Guid messageId) => new()
     {
         Status = StatusCodes.Status404NotFound,

@@ -51,4 +51,11 @@ public sealed class Delivery
     /// cap drops it as the oldest. The inbox lists it while it is <c>retrying</c> or <c>sent</c> and unexpired.
     /// </summary>
     public bool InInbox { get; set; } = true;
+
+    /// <summary>
+    /// This device's own base64 ciphertext, for a message encrypted per device, while the delivery still needs it
+    /// (owed to APNs or waiting in the inbox); then null. Always null when the message's one
+    /// <see cref="Message.Ciphertext"/> serves all its deliveries.
+    /// </summary>
+    public string? Ciphertext { get; set; }
 }

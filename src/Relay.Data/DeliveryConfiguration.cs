@@ -31,6 +31,11 @@ internal sealed class DeliveryConfiguration : IEntityTypeConfiguration<Delivery>
             .HasDatabaseName("ix_deliveries_inbox")
             .HasFilter("in_inbox AND status IN ('retrying', 'sent')");
 
+        // Pruning: the per-device ciphertexts still kept, without a scan of every delivery.
+        builder.HasIndex(d => d.MessageId, "OwnCiphertext")
+            .HasDatabaseName("ix_deliveries_own_ciphertext")
+            .HasFilter("ciphertext IS NOT NULL");
+
         // The dispatcher's claim: due deliveries, oldest first.
         builder.HasIndex(d => d.NextAttemptAt)
             .HasDatabaseName("ix_deliveries_due")

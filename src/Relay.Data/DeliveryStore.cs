@@ -14,7 +14,10 @@ public sealed record NewMessage(Message Message, IReadOnlyList<Delivery> Deliver
 /// <param name="Deliveries">The ids of the deliveries inserted; one missing had its device deleted meanwhile.</param>
 public sealed record AcceptedBatch(IReadOnlySet<Guid> Messages, IReadOnlySet<Guid> Deliveries);
 
-/// <summary>A due delivery claimed by <see cref="DeliveryStore.ClaimDueAsync"/>, with what an attempt needs.</summary>
+/// <summary>
+/// A due delivery claimed by <see cref="DeliveryStore.ClaimDueAsync"/>, with what an attempt needs: its
+/// <c>Ciphertext</c> is the device's own for a message encrypted per device, else the message's.
+/// </summary>
 public sealed record ClaimedDelivery(
     Guid Id, Guid MessageId, Guid AccountId, Guid DeviceId, int Attempts, bool TakenOver,
     string? Ciphertext, string? CollapseId, long ApnsExpiration, DateTimeOffset RetryUntil,
@@ -61,11 +64,13 @@ public static class DeliveryStore
                 RETURNING id),
             delivered AS (
                 INSERT INTO deliveries (id, message_id, ordinal, account_id, device_id, status, attempts,
-                                        next_attempt_at, lease_owner, lease_until, updated_at)
+                                        next_attempt_at, lease_owner, lease_until, updated_at, ciphertext)
                 SELECT d.id, d.message_id, d.ordinal, d.account_id, d.device_id, 'retrying', 0,
-                       d.next_attempt_at, d.lease_owner, d.lease_until, d.updated_at
-                FROM unnest(@d_id, @d_message, @d_ordinal, @d_account, @d_device, @d_next, @d_owner, @d_until, @d_updated)
-                    AS d(id, message_id, ordinal, account_id, device_id, next_attempt_at, lease_owner, lease_until, updated_at)
+                       d.next_attempt_at, d.lease_owner, d.lease_until, d.updated_at, d.ciphertext
+                FROM unnest(@d_id, @d_message, @d_ordinal, @d_account, @d_device, @d_next, @d_owner, @d_until, @d_updated,
+                            @d_ciphertext)
+                    AS d(id, message_id, ordinal, account_id, device_id, next_attempt_at, lease_owner, lease_until, updated_at,
+                         ciphertext)
                 WHERE d.message_id IN (SELECT id FROM inserted)
                   AND EXISTS (SELECT 1 FROM devices v WHERE v.id = d.device_id)
                 RETURNING id)
@@ -96,6 +101,7 @@ public static class DeliveryStore
             p.Add(Array("d_owner", NpgsqlDbType.Uuid, deliveries.Select(d => d.LeaseOwner)));
             p.Add(Array("d_until", NpgsqlDbType.TimestampTz, deliveries.Select(d => d.LeaseUntil)));
             p.Add(Array("d_updated", NpgsqlDbType.TimestampTz, deliveries.Select(d => d.UpdatedAt)));
+            p.Add(Array("d_ciphertext", NpgsqlDbType.Text, deliveries.Select(d => d.Ciphertext)));
             var insertedMessages = new HashSet<Guid>();
             var insertedDeliveries = new HashSet<Guid>();
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -130,7 +136,7 @@ public static class DeliveryStore
             FROM due, messages m, devices v
             WHERE d.id = due.id AND m.id = d.message_id AND v.id = d.device_id
             RETURNING d.id, d.message_id, d.account_id, d.device_id, d.attempts, due.previous_owner IS NOT NULL,
-                      m.ciphertext, m.collapse_id, m.apns_expiration, m.retry_until,
+                      coalesce(d.ciphertext, m.ciphertext), m.collapse_id, m.apns_expiration, m.retry_until,
                       v.token, v.topic, v.environment, v.invalid_reason, m.created_at, m.expires_at
             """;
         return await WithConnectionAsync(db, async connection =>
@@ -158,8 +164,8 @@ public static class DeliveryStore
 
     /// <summary>
     /// Writes attempts' results in one statement, releases <paramref name="owner"/>'s leases on them, and drops the
-    /// ciphertext of messages that no delivery needs any more. A delivery no longer <c>retrying</c> is left alone
-    /// (another instance finished it first).
+    /// ciphertexts no delivery needs any more: a finished delivery's own, and its message's once no other delivery needs
+    /// it. A delivery no longer <c>retrying</c> is left alone (another instance finished it first).
     /// </summary>
     public static async Task<List<ChangedDelivery>> ApplyAsync(
         this RelayDbContext db, Guid owner, IReadOnlyList<DeliveryChange> changes, DateTimeOffset now, CancellationToken cancellationToken = default)
@@ -174,7 +180,8 @@ public static class DeliveryStore
                     reason = CASE WHEN c.status = 'retrying' THEN coalesce(c.reason, d.reason) ELSE c.reason END,
                     updated_at = @now,
                     lease_owner = CASE WHEN d.lease_owner = @owner THEN NULL ELSE d.lease_owner END,
-                    lease_until = CASE WHEN d.lease_owner = @owner THEN NULL ELSE d.lease_until END
+                    lease_until = CASE WHEN d.lease_owner = @owner THEN NULL ELSE d.lease_until END,
+                    ciphertext = CASE WHEN c.status = 'failed' OR (c.status = 'sent' AND NOT d.in_inbox) THEN NULL ELSE d.ciphertext END
                 FROM c
                 WHERE d.id = c.id AND d.status = 'retrying'
                 RETURNING d.id, d.message_id, d.account_id, d.device_id, d.status, d.reason, d.in_inbox, d.updated_at),
@@ -205,14 +212,15 @@ public static class DeliveryStore
 
     /// <summary>
     /// Fails with reason <c>Expired</c> every due delivery whose message's retry window has passed and that no live
-    /// lease holds, and drops those messages' ciphertexts.
+    /// lease holds, and drops their ciphertexts (their own, and their messages').
     /// </summary>
     public static async Task<List<ChangedDelivery>> ExpireAsync(this RelayDbContext db, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(db);
         const string sql = """
             WITH e AS (
-                UPDATE deliveries d SET status = 'failed', reason = 'Expired', updated_at = @now, lease_owner = NULL, lease_until = NULL
+                UPDATE deliveries d SET status = 'failed', reason = 'Expired', updated_at = @now, lease_owner = NULL, lease_until = NULL,
+                    ciphertext = NULL
                 FROM messages m
                 WHERE m.id = d.message_id AND d.status = 'retrying' AND d.next_attempt_at <= @now
                   AND m.retry_until <= @now AND (d.lease_until IS NULL OR d.lease_until < @now)
@@ -252,7 +260,8 @@ public static class DeliveryStore
     /// <summary>
     /// Housekeeping: forgets idempotency keys older than <paramref name="keysBefore"/>, drops the ciphertexts of
     /// messages expired by <paramref name="now"/> and of those no delivery needs (neither owed to APNs nor waiting in
-    /// an inbox; a finishing race can leave one), and deletes messages (with their deliveries) that expired before
+    /// an inbox; a finishing race can leave one), likewise the per-device ciphertexts of deliveries, and deletes
+    /// messages (with their deliveries) that expired before
     /// <paramref name="expiredBefore"/>. Each part is bounded, so a large backlog is worked off over several calls.
     /// </summary>
     public static async Task PruneAsync(
@@ -267,6 +276,11 @@ public static class DeliveryStore
                              AND (x.expires_at < @now
                                   OR NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.message_id = x.id
                                                    AND (d.status = 'retrying' OR (d.status = 'sent' AND d.in_inbox))))
+                           LIMIT 10000);
+            UPDATE deliveries d SET ciphertext = NULL
+            WHERE d.id IN (SELECT x.id FROM deliveries x JOIN messages m ON m.id = x.message_id
+                           WHERE x.ciphertext IS NOT NULL
+                             AND (m.expires_at < @now OR NOT (x.status = 'retrying' OR (x.status = 'sent' AND x.in_inbox)))
                            LIMIT 10000);
             DELETE FROM messages WHERE id IN (SELECT id FROM messages WHERE expires_at < @expired LIMIT 10000);
             """;

@@ -3,7 +3,7 @@ using NpgsqlTypes;
 
 namespace Relay.Data;
 
-/// <summary>A message waiting in a device's inbox, as the device receives it.</summary>
+/// <summary>A message waiting in a device's inbox, as the device receives it: with its own ciphertext when it has one.</summary>
 public sealed record InboxMessage(Guid MessageId, string Ciphertext, string? CollapseId, DateTimeOffset SentAt, DateTimeOffset ExpiresAt);
 
 /// <summary>
@@ -22,10 +22,11 @@ public static class InboxStore
         ArgumentNullException.ThrowIfNull(db);
         ArgumentOutOfRangeException.ThrowIfLessThan(limit, 1);
         const string sql = """
-            SELECT m.id, m.ciphertext, m.collapse_id, m.created_at, m.expires_at
+            SELECT m.id, coalesce(d.ciphertext, m.ciphertext), m.collapse_id, m.created_at, m.expires_at
             FROM deliveries d JOIN messages m ON m.id = d.message_id
             WHERE d.device_id = @device AND d.in_inbox AND d.status IN ('retrying', 'sent')
-              AND m.expires_at > @now AND m.ciphertext IS NOT NULL AND (@after::uuid IS NULL OR d.message_id > @after)
+              AND m.expires_at > @now AND coalesce(d.ciphertext, m.ciphertext) IS NOT NULL
+              AND (@after::uuid IS NULL OR d.message_id > @after)
             ORDER BY d.message_id
             LIMIT @take
             """;
@@ -57,8 +58,8 @@ public static class InboxStore
 
     /// <summary>
     /// Acknowledges <paramref name="messageIds"/> for <paramref name="deviceId"/>: each delivery still
-    /// <c>retrying</c> or <c>sent</c> becomes <c>delivered</c> and leaves the inbox; a message that no delivery needs
-    /// any more loses its ciphertext. Returns the deliveries newly acknowledged (an id acknowledged before, unknown or
+    /// <c>retrying</c> or <c>sent</c> becomes <c>delivered</c>, leaves the inbox and loses its own ciphertext; a
+    /// message that no delivery needs any more loses its ciphertext. Returns the deliveries newly acknowledged (an id acknowledged before, unknown or
     /// not addressed to the device changes nothing).
     /// </summary>
     public static async Task<List<ChangedDelivery>> AcknowledgeAsync(
@@ -74,7 +75,7 @@ public static class InboxStore
         const string sql = """
             WITH u AS (
                 UPDATE deliveries d SET status = 'delivered', reason = NULL, in_inbox = false, updated_at = @now,
-                    lease_owner = NULL, lease_until = NULL
+                    lease_owner = NULL, lease_until = NULL, ciphertext = NULL
                 WHERE d.device_id = @device AND d.message_id = ANY(@ids) AND d.status IN ('retrying', 'sent')
                 RETURNING d.id, d.message_id, d.account_id, d.device_id, d.status, d.reason, d.updated_at),
             cleared AS (
@@ -98,7 +99,8 @@ public static class InboxStore
 
     /// <summary>
     /// Keeps every inbox within <paramref name="maxPerDevice"/>: the oldest beyond it leave the inbox (their APNs
-    /// deliveries go on). Returns how many were dropped.
+    /// deliveries go on, so one still <c>retrying</c> keeps its own ciphertext; a <c>sent</c> one loses it). Returns
+    /// how many were dropped.
     /// </summary>
     public static async Task<int> TrimInboxesAsync(this RelayDbContext db, int maxPerDevice, CancellationToken cancellationToken = default)
     {
@@ -114,7 +116,7 @@ public static class InboxStore
                 SELECT d.id, row_number() OVER (PARTITION BY d.device_id ORDER BY d.message_id DESC) AS n
                 FROM deliveries d JOIN over o ON o.device_id = d.device_id
                 WHERE d.in_inbox AND d.status IN ('retrying', 'sent'))
-            UPDATE deliveries d SET in_inbox = false
+            UPDATE deliveries d SET in_inbox = false, ciphertext = CASE WHEN d.status = 'sent' THEN NULL ELSE d.ciphertext END
             FROM ranked r WHERE r.id = d.id AND r.n > @cap
             """;
         return await DeliveryStore.WithConnectionAsync(db, async connection =>

@@ -2,7 +2,8 @@ namespace Relay.Data;
 
 /// <summary>
 /// A message the relay accepted: committed with one <see cref="Delivery"/> per target device before the sender is
-/// answered. The ciphertext is kept only while a delivery still needs it, then set to null.
+/// answered. The ciphertext is kept only while a delivery still needs it, then set to null. A message encrypted per
+/// device has none of its own: each delivery carries its device's (<see cref="Delivery.Ciphertext"/>).
 /// </summary>
 public sealed class Message
 {
@@ -33,7 +34,10 @@ public sealed class Message
     /// <summary>The <c>apns-collapse-id</c>, if the sender gave one.</summary>
     public string? CollapseId { get; set; }
 
-    /// <summary>The base64 ciphertext exactly as received, while a delivery still needs it; then null.</summary>
+    /// <summary>
+    /// The base64 ciphertext exactly as received, shared by every delivery, while one still needs it; then null.
+    /// Always null for a message encrypted per device.
+    /// </summary>
     public string? Ciphertext { get; set; }
 
     /// <summary>The sender's <c>Idempotency-Key</c>, unique per sender, forgotten after a day.</summary>

@@ -71,7 +71,7 @@ public sealed partial class OperationsTests(RelayFactory relay) : IClassFixture<
             ("/v1/devices/{deviceId}", "delete", ["204", "401", "404"]),
             ("/v1/devices/{deviceId}/key", "put", ["204", "400", "401", "404"]),
             ("/v1/accounts/{accountId}/devices", "get", ["200", "401", "404"]),
-            ("/v1/messages", "post", ["200", "400", "401", "404", "413"]),
+            ("/v1/messages", "post", ["200", "400", "401", "404", "409", "413"]),
             ("/health/live", "get", ["200"]),
             ("/health/ready", "get", ["200", "503"]),
         };

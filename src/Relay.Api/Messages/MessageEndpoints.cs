@@ -21,13 +21,15 @@ public static class MessageEndpoints
             .WithSummary("Pushes an encrypted message to every active device of the recipients.")
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)
+            .ProducesProblem(StatusCodes.Status409Conflict)
             .ProducesProblem(StatusCodes.Status413PayloadTooLarge)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity)
             .ProducesProblem(StatusCodes.Status503ServiceUnavailable)
             .WithDescription("The message and one delivery per active device of each recipient are stored before the answer; "
                 + "the ciphertext is forwarded byte for byte inside an alert notification with mutable-content 1. Each delivery "
                 + "is sent, failed, or retrying (the relay keeps trying until the message expires). With an Idempotency-Key, "
-                + "a repeat answers with the first message's current state and sends nothing again.");
+                + "a repeat answers with the first message's current state and sends nothing again. With ciphertexts instead of "
+                + "ciphertext, each device gets its own; they must name exactly the recipients' active devices, else 409 lists them.");
         group.MapGet("/{messageId:guid}", GetMessage)
             .WithSummary("The current state of every delivery of a message the caller sent.")
             .ProducesProblem(StatusCodes.Status404NotFound);
@@ -54,9 +56,9 @@ public static class MessageEndpoints
         }
 
         var maxLength = sender.MaxCiphertextLength;
-        if (request.Ciphertext!.Length > maxLength)
+        if (DeviceCiphertext.All(request).FirstOrDefault(c => c.Length > maxLength) is { } tooLarge)
         {
-            return TypedResults.Problem(Problems.CiphertextTooLarge(request.Ciphertext.Length, maxLength));
+            return TypedResults.Problem(Problems.CiphertextTooLarge(tooLarge.Length, maxLength));
         }
 
         if (privacy.Check(request) is { } refused)
@@ -72,6 +74,7 @@ public static class MessageEndpoints
             { Response: { } response } => TypedResults.Ok(response),
             { Unknown: { } unknown } => TypedResults.Problem(Problems.UnknownAccount(unknown)),
             { IsKeyReused: true } => TypedResults.Problem(Problems.IdempotencyKeyReused()),
+            { ChangedDevices: { } devices } => TypedResults.Problem(Problems.DevicesChanged(devices)),
             _ => TypedResults.Problem(Problems.AccountGone()),
         };
     }

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using Relay.Data;
 
 namespace Relay.Api.Messages;
@@ -25,3 +26,14 @@ public sealed record MessageState(Guid MessageId, DateTimeOffset CreatedAt, Date
 /// <param name="Attempts">APNs requests made so far.</param>
 /// <param name="UpdatedAt">When the state last changed.</param>
 public sealed record DeliveryState(Guid AccountId, Guid DeviceId, DeliveryStatus Status, Guid ApnsId, string? Reason, int Attempts, DateTimeOffset UpdatedAt);
+
+/// <summary>A device a message encrypted per device must be encrypted for, as the 409 "Devices changed" lists it.</summary>
+/// <param name="AccountId">The recipient.</param>
+/// <param name="DeviceId">Its active device.</param>
+/// <param name="PublicKey">The X25519 key the device published, if it did.</param>
+/// <param name="Signature">The account identity key's signature of <c>relay-device-key-v1:{accountId}:{deviceId}:{publicKey}</c>.</param>
+public sealed record TargetDevice(
+    Guid AccountId,
+    Guid DeviceId,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? PublicKey,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Signature);

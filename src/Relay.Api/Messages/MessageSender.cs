@@ -123,6 +123,12 @@ public sealed partial class MessageSender(
         var targets = to.SelectMany(id => found[id])
             .Where(d => request.FromDeviceId is not { } from || d.DeviceId != from || d.AccountId != senderId)
             .ToList();
+        var own = OwnCiphertexts(request, targets);
+        if (request.Ciphertexts is not null && own is null)
+        {
+            return SendOutcome.DevicesChanged(await CurrentDevicesAsync(targets, cancellationToken));
+        }
+
         message.Ciphertext = targets.Count > 0 ? request.Ciphertext : null;
         var leaseUntil = now + delivery.LeaseTimeout;
         var rows = targets.Select((target, i) => new Relay.Data.Delivery
@@ -137,6 +143,7 @@ public sealed partial class MessageSender(
             LeaseOwner = instance.Id,
             LeaseUntil = leaseUntil,
             UpdatedAt = now,
+            Ciphertext = own?[target.DeviceId],
         }).ToList();
 
         // Durable before anything is sent or answered.
@@ -163,16 +170,24 @@ public sealed partial class MessageSender(
             ReadOnlyMemory<byte>? payload = null;
             if (apps.Value.Find(target.Topic) is { } app)
             {
-                if (!payloads.TryGetValue(target.Topic, out var built))
+                // One payload per app for a shared ciphertext; a device's own is its own payload.
+                if (rows[i].Ciphertext is { } ownCiphertext)
                 {
-                    payloads[target.Topic] = built = app.Payload.Build(request.Ciphertext!, message.Id);
+                    payload = app.Payload.Build(ownCiphertext, message.Id);
                 }
+                else
+                {
+                    if (!payloads.TryGetValue(target.Topic, out var built))
+                    {
+                        payloads[target.Topic] = built = app.Payload.Build(request.Ciphertext!, message.Id);
+                    }
 
-                payload = built;
+                    payload = built;
+                }
             }
 
             var claim = new ClaimedDelivery(rows[i].Id, message.Id, target.AccountId, target.DeviceId, 0, false,
-                message.Ciphertext, message.CollapseId, message.ApnsExpiration, message.RetryUntil,
+                rows[i].Ciphertext ?? message.Ciphertext, message.CollapseId, message.ApnsExpiration, message.RetryUntil,
                 target.Token, target.Topic, target.Environment, null, message.CreatedAt, message.ExpiresAt);
             firstAttempts.Add((i, attempts.Start(claim, payload)));
         }
@@ -197,6 +212,43 @@ public sealed partial class MessageSender(
 
         LogAccepted(logger, message.Id, to.Count, results.Count, sent);
         return SendOutcome.Accepted(new SendMessageResponse(message.Id, results));
+    }
+
+    /// <summary>
+    /// Each target device's own ciphertext, when the request gives one per device and names exactly the target
+    /// devices, each once; null for a request with one shared ciphertext, or one that names other devices.
+    /// </summary>
+    private static Dictionary<Guid, string>? OwnCiphertexts(SendMessageRequest request, List<RecipientDevice> targets)
+    {
+        if (request.Ciphertexts is not { } given || given.Count != targets.Count)
+        {
+            return null;
+        }
+
+        var own = new Dictionary<Guid, string>(given.Count);
+        foreach (var entry in given)
+        {
+            if (!own.TryAdd(entry.DeviceId!.Value, entry.Ciphertext!))
+            {
+                return null;
+            }
+        }
+
+        return targets.TrueForAll(t => own.ContainsKey(t.DeviceId)) ? own : null;
+    }
+
+    /// <summary>The devices a per-device message must be encrypted for now, with the keys they published.</summary>
+    private async Task<List<TargetDevice>> CurrentDevicesAsync(List<RecipientDevice> targets, CancellationToken cancellationToken)
+    {
+        var ids = targets.ConvertAll(t => t.DeviceId);
+        await using var db = await contexts.CreateDbContextAsync(cancellationToken);
+        var keys = await db.Devices.AsNoTracking()
+            .Where(d => ids.Contains(d.Id) && d.PublicKey != null)
+            .Select(d => new { d.Id, d.PublicKey, d.PublicKeySignature })
+            .ToDictionaryAsync(d => d.Id, cancellationToken);
+        return targets.ConvertAll(t => keys.TryGetValue(t.DeviceId, out var key)
+            ? new TargetDevice(t.AccountId, t.DeviceId, Convert.ToBase64String(key.PublicKey!), Convert.ToBase64String(key.PublicKeySignature!))
+            : new TargetDevice(t.AccountId, t.DeviceId, null, null));
     }
 
     /// <summary>The message an earlier request with this key created, as it stands now; 422 if it asked for something else.</summary>
@@ -226,7 +278,10 @@ public sealed partial class MessageSender(
         return SendOutcome.Accepted(new SendMessageResponse(first.Id, deliveries));
     }
 
-    /// <summary>SHA-256 over the fields a repeat must match: recipients (in any order), ciphertext, ttl and collapse id.</summary>
+    /// <summary>
+    /// SHA-256 over the fields a repeat must match: recipients (in any order), ciphertext (or each device's, in any
+    /// order), ttl and collapse id.
+    /// </summary>
     private byte[] RequestHash(SendMessageRequest request)
     {
         var text = new StringBuilder();
@@ -235,11 +290,16 @@ public sealed partial class MessageSender(
             text.Append(id.ToString("N")).Append(',');
         }
 
-        text.Append('\n').Append(request.Ciphertext).Append('\n')
+        text.Append('\n').Append(request.Ciphertext ?? CiphertextsText(request.Ciphertexts!)).Append('\n')
             .Append(privacy.TtlFor(request)).Append('\n')
             .Append(request.CollapseId is null ? "-" : "+" + request.CollapseId);
         return SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString()));
     }
+
+    /// <summary>Per-device ciphertexts for the request hash, by device id: <c>*{deviceId}:{ciphertext},…</c> (never base64).</summary>
+    private static string CiphertextsText(List<DeviceCiphertext> ciphertexts) =>
+        "*" + string.Join(',', ciphertexts.OrderBy(c => c.DeviceId).ThenBy(c => c.Ciphertext, StringComparer.Ordinal)
+            .Select(c => $"{c.DeviceId:N}:{c.Ciphertext}"));
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Message {MessageId} for {Recipients} accounts: {Sent} of {Devices} devices sent at once")]
     private static partial void LogAccepted(ILogger logger, Guid messageId, int recipients, int devices, int sent);
@@ -263,11 +323,16 @@ public sealed record SendOutcome
 
     public bool IsSenderGone { get; private init; }
 
+    /// <summary>The devices a per-device message must name now, when it named others.</summary>
+    public IReadOnlyList<TargetDevice>? ChangedDevices { get; private init; }
+
     public static SendOutcome Accepted(SendMessageResponse response) => new() { Response = response };
 
     public static SendOutcome UnknownAccount(Guid accountId) => new() { Unknown = accountId };
 
     public static SendOutcome KeyReused { get; } = new() { IsKeyReused = true };
+
+    public static SendOutcome DevicesChanged(IReadOnlyList<TargetDevice> devices) => new() { ChangedDevices = devices };
 
     public static SendOutcome SenderGone { get; } = new() { IsSenderGone = true };
 }

@@ -42,8 +42,8 @@ public sealed class PrivacyPolicy(IOptions<PrivacyOptions> options)
     public ProblemDetails? Check(SendMessageRequest request)
     {
         var policy = options.Value;
-        if (policy.CiphertextSizes.Count > 0 && request.Ciphertext is { } ciphertext
-            && !policy.CiphertextSizes.Contains(Base64Text.DecodedLength(ciphertext)))
+        if (policy.CiphertextSizes.Count > 0
+            && DeviceCiphertext.All(request).FirstOrDefault(c => !policy.CiphertextSizes.Contains(Base64Text.DecodedLength(c))) is { } ciphertext)
         {
             return Problems.CiphertextSizeNotAllowed(Base64Text.DecodedLength(ciphertext), policy.CiphertextSizes);
         }

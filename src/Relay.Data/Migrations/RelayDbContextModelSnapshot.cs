@@ -95,6 +95,10 @@ namespace Relay.Data.Migrations
                         .HasColumnType("integer")
                         .HasColumnName("attempts");
 
+                    b.Property<string>("Ciphertext")
+                        .HasColumnType("text")
+                        .HasColumnName("ciphertext");
+
                     b.Property<Guid>("DeviceId")
                         .HasColumnType("uuid")
                         .HasColumnName("device_id");
@@ -156,6 +160,10 @@ namespace Relay.Data.Migrations
                     b.HasIndex("DeviceId", "MessageId")
                         .HasDatabaseName("ix_deliveries_inbox")
                         .HasFilter("in_inbox AND status IN ('retrying', 'sent')");
+
+                    b.HasIndex(new[] { "MessageId" }, "OwnCiphertext")
+                        .HasDatabaseName("ix_deliveries_own_ciphertext")
+                        .HasFilter("ciphertext IS NOT NULL");
 
                     b.ToTable("deliveries", null, t =>
                         {

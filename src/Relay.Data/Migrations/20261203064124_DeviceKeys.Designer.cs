@@ -12,7 +12,7 @@ using Relay.Data;
 namespace Relay.Data.Migrations
 {
     [DbContext(typeof(RelayDbContext))]
-    [Migration("20261203062822_DeviceKeys")]
+    [Migration("20261203064124_DeviceKeys")]
     partial class DeviceKeys
     {
         /// <inheritdoc />
@@ -98,6 +98,10 @@ namespace Relay.Data.Migrations
                         .HasColumnType("integer")
                         .HasColumnName("attempts");
 
+                    b.Property<string>("Ciphertext")
+                        .HasColumnType("text")
+                        .HasColumnName("ciphertext");
+
                     b.Property<Guid>("DeviceId")
                         .HasColumnType("uuid")
                         .HasColumnName("device_id");
@@ -159,6 +163,10 @@ namespace Relay.Data.Migrations
                     b.HasIndex("DeviceId", "MessageId")
                         .HasDatabaseName("ix_deliveries_inbox")
                         .HasFilter("in_inbox AND status IN ('retrying', 'sent')");
+
+                    b.HasIndex(new[] { "MessageId" }, "OwnCiphertext")
+                        .HasDatabaseName("ix_deliveries_own_ciphertext")
+                        .HasFilter("ciphertext IS NOT NULL");
 
                     b.ToTable("deliveries", null, t =>
                         {
