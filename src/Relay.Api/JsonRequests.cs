@@ -28,6 +28,11 @@ public static class JsonRequests
             {
                 previous?.Invoke(context);
                 var problem = context.ProblemDetails;
+                if (problem is HttpValidationProblemDetails validation)
+                {
+                    CamelCaseKeys(validation.Errors);
+                }
+
                 if (problem.Detail is not null)
                 {
                     return;
@@ -49,6 +54,21 @@ public static class JsonRequests
             };
         });
         return services;
+    }
+
+    /// <summary>The validation errors keyed by the names the body uses (<c>collapseId</c>, <c>to[0]</c>), not the C# ones.</summary>
+    private static void CamelCaseKeys(IDictionary<string, string[]> errors)
+    {
+        foreach (var key in errors.Keys.ToList())
+        {
+            var camel = string.Join('.', key.Split('.').Select(part => part.Length > 0 ? char.ToLowerInvariant(part[0]) + part[1..] : part));
+            if (camel != key)
+            {
+                var messages = errors[key];
+                errors.Remove(key);
+                errors[camel] = errors.TryGetValue(camel, out var more) ? [.. more, .. messages] : messages;
+            }
+        }
     }
 
     /// <summary>Refuses a body endpoint's request whose content type is not JSON in UTF-8; runs after routing.</summary>

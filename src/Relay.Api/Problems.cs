@@ -30,7 +30,7 @@ public static class Problems
     /// <summary>A device key whose signature does not hold; a validation problem, so that it names the field.</summary>
     public static HttpValidationProblemDetails DeviceKeySignatureNotValid() => new(new Dictionary<string, string[]>
     {
-        ["Signature"] = ["signature is not your identity key's Ed25519 signature of relay-device-key-v1:{accountId}:{deviceId}:{publicKey}."],
+        ["signature"] = ["signature is not your identity key's Ed25519 signature of relay-device-key-v1:{accountId}:{deviceId}:{publicKey}."],
     })
     {
         Status = StatusCodes.Status400BadRequest,
@@ -212,5 +212,34 @@ public static class Problems
         Detail = $"ttlSeconds is {asked}; this relay takes only {allowed} (or none, which means {allowed}), "
             + "so that a message's lifetime tells nothing about what it is.",
         Extensions = { ["allowedTtlSeconds"] = allowed },
+    };
+
+    public static ProblemDetails DeliveryKeyRequired(Guid accountId) => new()
+    {
+        Status = StatusCodes.Status403Forbidden,
+        Title = "Delivery key required",
+        Detail = $"The account {accountId:D} takes messages only from senders who present its current delivery key: "
+            + "name it as {\"accountId\", \"deliveryKey\"} in to. Nothing was sent to any recipient.",
+    };
+
+    public static ProblemDetails SealedRefused() => new()
+    {
+        Status = StatusCodes.Status401Unauthorized,
+        Title = "Delivery keys not accepted",
+        Detail = "A sealed message must name every recipient with its current delivery key. Nothing was sent to any recipient.",
+    };
+
+    public static ProblemDetails SealedFromDevice() => new()
+    {
+        Status = StatusCodes.Status400BadRequest,
+        Title = "fromDeviceId not allowed",
+        Detail = "A sealed message has no sender, so it cannot name the sender's device: leave fromDeviceId out.",
+    };
+
+    public static ProblemDetails TooManyRequests() => new()
+    {
+        Status = StatusCodes.Status429TooManyRequests,
+        Title = "Too many requests",
+        Detail = "Slow down and retry after the time in Retry-After.",
     };
 }

@@ -12,6 +12,21 @@ public sealed class Account
     /// <summary>The 32-byte Ed25519 public key; unique.</summary>
     public required byte[] IdentityKey { get; set; }
 
+    /// <summary>The shortest delivery key an account may set, in bytes.</summary>
+    public const int DeliveryKeyMinLength = 16;
+
+    /// <summary>The longest delivery key an account may set, in bytes.</summary>
+    public const int DeliveryKeyMaxLength = 32;
+
+    /// <summary>
+    /// SHA-256 of the account's delivery key, or null without one. The key itself is never stored: senders present
+    /// it and the relay compares hashes in constant time.
+    /// </summary>
+    public byte[]? DeliveryKeyHash { get; set; }
+
+    /// <summary>Whether authenticated senders must present the delivery key too (sealed senders always must).</summary>
+    public bool DeliveryKeyRequired { get; set; }
+
     /// <summary>When the account was created (UTC).</summary>
     public DateTimeOffset CreatedAt { get; set; }
 

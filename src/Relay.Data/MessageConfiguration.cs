@@ -21,9 +21,11 @@ internal sealed class MessageConfiguration : IEntityTypeConfiguration<Message>
             .HasForeignKey(d => d.MessageId)
             .OnDelete(DeleteBehavior.Cascade);
 
-        // A sender's key names one message; a repeat finds it.
+        // A sender's key names one message; a repeat finds it. Sealed sends (no sender) share one namespace of keys,
+        // so nulls are not distinct here.
         builder.HasIndex(m => new { m.SenderAccountId, m.IdempotencyKey })
             .IsUnique()
+            .AreNullsDistinct(false)
             .HasFilter("idempotency_key IS NOT NULL");
 
         // Sweeps: forgetting idempotency keys after a day, pruning expired messages.

@@ -74,11 +74,13 @@ public sealed class BadRequestGenerator(int seed, GeneratorContext context)
             < 24 => Body("POST", "/v1/auth/challenge", authenticated: false, Challenge()),
             < 34 => Body("POST", "/v1/auth/token", authenticated: false, Token()),
             < 50 => Body("POST", "/v1/devices", authenticated: true, Devices()),
-            < 70 => Body("POST", "/v1/messages", authenticated: true, Messages()),
+            < 66 => Body("POST", "/v1/messages", authenticated: true, Messages()),
+            < 70 => Body("POST", "/v1/messages/sealed", authenticated: false, Messages()),
             < 76 => NoBody("GET", "/v1/devices", requireFault: true),
             < 82 => NoBody("DELETE", "/v1/devices/" + PathId(), requireFault: false),
             < 88 => NoBody("GET", "/v1/messages/" + PathId(), requireFault: false),
-            < 93 => Health(),
+            < 91 => Body("PUT", "/v1/accounts/me/delivery", authenticated: true, DeliveryKey()),
+            < 94 => Health(),
             _ => Stray(),
         };
     }
@@ -130,6 +132,11 @@ public sealed class BadRequestGenerator(int seed, GeneratorContext context)
             "[]", $"[{string.Join(',', Enumerable.Range(0, 65).Select(_ => Str(Guid.NewGuid().ToString())))}]",
             $"[{Str(context.Recipient.ToString())},{Str(context.Recipient.ToString())}]", "[\"x\"]", $"[{Str(RandomGuid().ToString())}]",
             $"[{Str(context.Recipient.ToString())},{Str(RandomGuid().ToString())}]", $"[{Str(context.Gone.ToString())}]", "[123]", "[null]", "[[]]",
+            "[{}]", "[{\"accountId\":null}]", "[{\"accountId\":123}]", $"[{{\"deliveryKey\":{Str(B64(32))}}}]",
+            $"[{{\"accountId\":{Str(context.Recipient.ToString())},\"deliveryKey\":{Str(B64(15))}}}]",
+            $"[{{\"accountId\":{Str(context.Recipient.ToString())},\"deliveryKey\":{Str(B64(33))}}}]",
+            $"[{{\"accountId\":{Str(context.Recipient.ToString())},\"deliveryKey\":42}}]",
+            $"[{{\"accountId\":{Str(context.Recipient.ToString())}}},{Str(context.Recipient.ToString())}]",
         ]),
         new("ciphertext", Str(B64(40)), true, () =>
         [
@@ -141,6 +148,19 @@ public sealed class BadRequestGenerator(int seed, GeneratorContext context)
             Str("é"), Str("a\r\nb"), Str("a\nb"), Str("\u0000"), Str(" "), Str(new string('c', 65)), Str(""), Str("a\tb"), Str("\u007f"), "1", "[]",
         ]),
     ];
+
+    private Field[] DeliveryKey() =>
+    [
+        new("key", Str(B64(32)), true, () => [Str(""), Str(B64(15)), Str(B64(33)), Str("not base64"), Str("-_-_-_-_-_-_-_-_-_-_-_-_"), "16", "null", "{}"]),
+        new("required", "true", false, () => ["\"true\"", "1", "[]", "{}"]),
+    ];
+
+    private static char JsonKind(string json) => json[0] switch
+    {
+        't' or 'f' => 'b',
+        '-' or (>= '0' and <= '9') => '0',
+        var c => c,
+    };
 
     private GeneratedRequest Body(string method, string path, bool authenticated, Field[] fields)
     {
@@ -180,7 +200,9 @@ public sealed class BadRequestGenerator(int seed, GeneratorContext context)
                     break;
                 case 3:
                     var typed = Pick(fields);
-                    var type = Pick(typed.Required ? ["1", "true", "{}", "[1]", "null", "-0.5", "1e999"] : new[] { "true", "{}", "[1]" });
+                    var type = Pick(typed.Required
+                        ? ["1", "true", "{}", "[1]", "null", "-0.5", "1e999"]
+                        : new[] { "true", "{}", "[1]" }.Where(t => JsonKind(t) != JsonKind(typed.Valid)).ToArray());
                     if (typed.Name == "to" && type == "[1]")
                     {
                         type = "\"" + context.Recipient + "\"";

@@ -22,7 +22,9 @@ public sealed class CollapseIdTests(RelayFactory relay) : IClassFixture<RelayFac
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var problem = await JsonRequestTests.AssertProblemAsync(response);
-        Assert.True(problem.GetProperty("errors").EnumerateObject().Any(e => e.Name.Equals("collapseId", StringComparison.OrdinalIgnoreCase)), problem.ToString());
+
+        // Keyed by the body's own (camelCase) name.
+        Assert.True(problem.GetProperty("errors").EnumerateObject().Any(e => e.Name == "collapseId"), problem.ToString());
         Assert.Equal(messagesBefore, await relay.Database.CountAsync("messages"));
         Assert.Equal(sentBefore, relay.Production.Counters.Accepted);
     }

@@ -95,7 +95,7 @@ public sealed class DeviceKeyTests(RelayFactory relay) : IClassFixture<RelayFact
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         var problem = await response.ReadJsonAsync();
-        Assert.True(problem.GetProperty("errors").EnumerateObject().Any(e => e.Name.Equals(field, StringComparison.OrdinalIgnoreCase)), $"{name}: {problem}");
+        Assert.True(problem.GetProperty("errors").EnumerateObject().Any(e => e.Name == field), $"{name}: {problem}");
         var listed = Assert.Single(await owner.ListDeviceKeysAsync(owner.AccountId));
         Assert.Equal(kept, listed.GetProperty("publicKey").GetString());
     }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Relay.Api.Tests.Delivery;
+using Relay.Api.Tests.Privacy;
 using Relay.Api.Tests.Realtime;
 using Relay.MockApns;
 
@@ -160,7 +161,7 @@ public sealed class PerDeviceMessageTests(RelayFactory relay) : IClassFixture<Re
             : await sender.PostMessageAsync(new { to = new[] { recipient.AccountId } });
 
         Assert.Equal(HttpStatusCode.BadRequest, status);
-        var fields = problem.GetProperty("errors").EnumerateObject().Select(e => e.Name.ToLowerInvariant()).ToList();
+        var fields = problem.GetProperty("errors").EnumerateObject().Select(e => e.Name).ToList();
         Assert.Contains("ciphertext", fields);
         Assert.Contains("ciphertexts", fields);
         Assert.Equal(before, await CountsAsync());
@@ -193,7 +194,7 @@ public sealed class PerDeviceMessageTests(RelayFactory relay) : IClassFixture<Re
         });
 
         Assert.Equal(HttpStatusCode.BadRequest, status);
-        Assert.Contains(problem.GetProperty("errors").EnumerateObject(), e => e.Name.StartsWith("Ciphertexts[1]", StringComparison.OrdinalIgnoreCase));
+        Assert.Contains(problem.GetProperty("errors").EnumerateObject(), e => e.Name.StartsWith("ciphertexts[1].", StringComparison.Ordinal));
         Assert.Empty(relay.Production.NotificationsFor(token));
     }
 
@@ -314,6 +315,50 @@ public sealed class PerDeviceMessageTests(RelayFactory relay) : IClassFixture<Re
         var message = await sender.SendMessageAsync(new { to = new[] { recipient.AccountId }, ciphertexts = Array.Empty<object>() });
 
         Assert.Empty(message.GetProperty("deliveries").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task ASealedSendLearnsTheDevicesOnlyWithTheRightKeyAndThenEachDeviceGetsItsOwn()
+    {
+        var bob = await relay.CreateAccountAsync();
+        var (phone, phoneToken) = await bob.RegisterDeviceAsync();
+        var (tablet, tabletToken) = await bob.RegisterDeviceAsync();
+        var key = await bob.SetDeliveryKeyAsync(required: false);
+        var ciphertexts = new Dictionary<Guid, string> { [phone] = Json.NewCiphertext(), [tablet] = Json.NewCiphertext() };
+        var before = await CountsAsync();
+
+        var (wrongKeyStatus, wrongKey, wrongKeyResponse) = await relay.PostSealedAsync(new
+        {
+            to = new[] { new { accountId = bob.AccountId, deliveryKey = DeliveryKeyCalls.NewKey() } },
+            ciphertexts = new[] { new { deviceId = phone, ciphertext = ciphertexts[phone] } },
+        });
+        wrongKeyResponse.Dispose();
+        var (staleStatus, stale, staleResponse) = await relay.PostSealedAsync(new
+        {
+            to = new[] { new { accountId = bob.AccountId, deliveryKey = key } },
+            ciphertexts = new[] { new { deviceId = phone, ciphertext = ciphertexts[phone] } },
+        });
+        staleResponse.Dispose();
+
+        Assert.Equal(HttpStatusCode.Unauthorized, wrongKeyStatus);
+        Assert.False(wrongKey.TryGetProperty("devices", out _));
+        Assert.Equal(HttpStatusCode.Conflict, staleStatus);
+        Assert.Equal(new HashSet<Guid> { phone, tablet }, stale.GetProperty("devices").EnumerateArray().Select(d => d.GetProperty("deviceId").GetGuid()).ToHashSet());
+        Assert.Equal(before, await CountsAsync());
+
+        var (status, _, response) = await relay.PostSealedAsync(new
+        {
+            to = new[] { new { accountId = bob.AccountId, deliveryKey = key } },
+            ciphertexts = ciphertexts.Select(c => new { deviceId = c.Key, ciphertext = c.Value }),
+        });
+        response.Dispose();
+
+        Assert.Equal(HttpStatusCode.OK, status);
+        foreach (var (deviceId, token) in new[] { (phone, phoneToken), (tablet, tabletToken) })
+        {
+            using var body = JsonDocument.Parse(Assert.Single(relay.Production.NotificationsFor(token)).Body);
+            Assert.Equal(ciphertexts[deviceId], body.RootElement.GetProperty("ciphertext").GetString());
+        }
     }
 
     private async Task<(long, long)> CountsAsync() =>

@@ -22,6 +22,19 @@ public static class AccountEndpoints
             .WithSummary("Deletes the caller's account with its devices, inboxes and pending deliveries; its bearer tokens stop working at once.")
             .WithDescription("Messages the account sent that some device has not received yet are withdrawn with it. "
                 + "The same identity key may create a new account later; it gets a new id.");
+
+        var delivery = routes.MapGroup("/v1/accounts/me/delivery").WithTags("Accounts")
+            .RequireAuthorization().RequireRateLimiting(RateLimits.PerAccount);
+        delivery.MapPut("/", SetDeliveryKey)
+            .ProducesValidationProblem()
+            .WithSummary("Sets the caller's delivery key, and whether authenticated senders must present it.")
+            .WithDescription("Share the key with your contacts inside end-to-end-encrypted messages. The relay keeps only its SHA-256 hash. "
+                + "Sealed senders must always present it; with required true, authenticated senders must too (else 403). "
+                + "Setting a new key makes the old one stop working at once.");
+        delivery.MapGet("/", GetDeliveryKey)
+            .WithSummary("Whether the caller has a delivery key and requires it; never the key itself.");
+        delivery.MapDelete("/", DeleteDeliveryKey)
+            .WithSummary("Removes the caller's delivery key: anyone signed in may send to the account again, and sealed senders no one.");
         return group;
     }
 
@@ -35,6 +48,34 @@ public static class AccountEndpoints
         // (cascades); every bearer token of it is refused from the next request on, on every instance.
         await db.Accounts.Where(a => a.Id == accountId).ExecuteDeleteAsync(cancellationToken);
         await realtime.CloseDevicesAsync(devices);
+        return TypedResults.NoContent();
+    }
+
+    internal static async Task<NoContent> SetDeliveryKey(
+        SetDeliveryKeyRequest request, ClaimsPrincipal user, RelayDbContext db, CancellationToken cancellationToken)
+    {
+        var hash = DeliveryKeys.Hash(request.Key!);
+        var required = request.Required ?? false;
+        await db.Accounts.Where(a => a.Id == user.AccountId())
+            .ExecuteUpdateAsync(a => a.SetProperty(x => x.DeliveryKeyHash, hash).SetProperty(x => x.DeliveryKeyRequired, required), cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    internal static async Task<Ok<DeliveryKeyState>> GetDeliveryKey(ClaimsPrincipal user, RelayDbContext db, CancellationToken cancellationToken)
+    {
+        var accountId = user.AccountId();
+        var state = await db.Accounts.AsNoTracking().Where(a => a.Id == accountId)
+            .Select(a => new DeliveryKeyState(a.DeliveryKeyHash != null, a.DeliveryKeyRequired))
+            .SingleOrDefaultAsync(cancellationToken);
+
+        // The bearer check has just seen the account; one deleted since reads as having no key.
+        return TypedResults.Ok(state ?? new DeliveryKeyState(false, false));
+    }
+
+    internal static async Task<NoContent> DeleteDeliveryKey(ClaimsPrincipal user, RelayDbContext db, CancellationToken cancellationToken)
+    {
+        await db.Accounts.Where(a => a.Id == user.AccountId())
+            .ExecuteUpdateAsync(a => a.SetProperty(x => x.DeliveryKeyHash, (byte[]?)null).SetProperty(x => x.DeliveryKeyRequired, false), cancellationToken);
         return TypedResults.NoContent();
     }
 
@@ -81,3 +122,27 @@ public sealed record CreateAccountRequest : IValidatableObject
 }
 
 public sealed record AccountResponse(Guid AccountId);
+
+public sealed record SetDeliveryKeyRequest : IValidatableObject
+{
+    /// <summary>16 to 32 random bytes in standard base64, which the account shares with its contacts.</summary>
+    /// <example>q83vEjRWeJCrze8SNFZ4kA==</example>
+    [Required]
+    public string? Key { get; init; }
+
+    /// <summary>Whether authenticated senders must present the key as well (sealed senders always must); false if left out.</summary>
+    public bool? Required { get; init; }
+
+    public IEnumerable<ValidationResult> Validate(ValidationContext validationContext)
+    {
+        if (Key is not null && !DeliveryKeys.IsWellFormed(Key))
+        {
+            yield return new ValidationResult(DeliveryKeys.WellFormedRule("key"), [nameof(Key)]);
+        }
+    }
+}
+
+/// <summary>The answer to <c>GET /v1/accounts/me/delivery</c>: never the key, only whether there is one.</summary>
+/// <param name="HasKey">Whether the account has set a delivery key.</param>
+/// <param name="Required">Whether authenticated senders must present it.</param>
+public sealed record DeliveryKeyState(bool HasKey, bool Required);

@@ -14,6 +14,19 @@ public sealed record SendMessageResponse(Guid MessageId, IReadOnlyList<DeliveryR
 /// <param name="Reason">APNs's own reason string when APNs gave one, or <c>Expired</c>.</param>
 public sealed record DeliveryResult(Guid AccountId, Guid DeviceId, DeliveryStatus Status, Guid ApnsId, string? Reason);
 
+/// <summary>The answer to <c>POST /v1/messages/sealed</c>: the message id and each target device's status, nothing more.</summary>
+public sealed record SealedSendResponse(Guid MessageId, IReadOnlyList<SealedDeliveryResult> Deliveries)
+{
+    internal static SealedSendResponse From(SendMessageResponse response) =>
+        new(response.MessageId, response.Deliveries.Select(d => new SealedDeliveryResult(d.AccountId, d.DeviceId, d.Status)).ToList());
+}
+
+/// <summary>A sealed message's state on one device.</summary>
+/// <param name="AccountId">The recipient.</param>
+/// <param name="DeviceId">The recipient's device.</param>
+/// <param name="Status"><c>delivered</c>, <c>sent</c>, <c>retrying</c> or <c>failed</c>.</param>
+public sealed record SealedDeliveryResult(Guid AccountId, Guid DeviceId, DeliveryStatus Status);
+
 /// <summary>The answer to <c>GET /v1/messages/{messageId}</c>.</summary>
 public sealed record MessageState(Guid MessageId, DateTimeOffset CreatedAt, DateTimeOffset ExpiresAt, IReadOnlyList<DeliveryState> Deliveries);
 

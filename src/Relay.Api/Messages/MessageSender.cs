@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
+using Relay.Api.Accounts;
 using Relay.Api.Deliveries;
 using Relay.Api.Realtime;
 using Relay.Apns;
@@ -27,6 +28,7 @@ public sealed partial class MessageSender(
     RelayMetrics metrics,
     DeliveryUpdates updates,
     PrivacyPolicy privacy,
+    SealedSendLimits sealedLimits,
     TimeProvider time,
     ILogger<MessageSender> logger)
 {
@@ -35,14 +37,39 @@ public sealed partial class MessageSender(
     /// <summary>The longest ciphertext (base64 characters, a multiple of 4) that fits the payload of every app.</summary>
     public int MaxCiphertextLength => apps.Value.MaxCiphertextLength;
 
-    public async Task<SendOutcome> SendAsync(Guid senderId, SendMessageRequest request, string? idempotencyKey, CancellationToken cancellationToken)
+    /// <summary>
+    /// Sends <paramref name="request"/> from <paramref name="senderId"/>, or sealed (no sender: every recipient must be
+    /// named with its delivery key) when it is null.
+    /// </summary>
+    public async Task<SendOutcome> SendAsync(Guid? senderId, SendMessageRequest request, string? idempotencyKey, CancellationToken cancellationToken)
     {
+        // Who may be reached is decided before anything else, a repeat included: a repeat answers only a sender who
+        // could have sent the first.
+        var found = await recipients.FindAsync(request.AccountIds, cancellationToken);
+        if (senderId is null)
+        {
+            if (!DeliveryKeys.AllPresented(request.To!, found))
+            {
+                return SendOutcome.Unauthorized;
+            }
+
+            if (sealedLimits.Acquire(request.AccountIds) is { } wait)
+            {
+                return SendOutcome.RateLimited(wait);
+            }
+        }
+        else if (DeliveryKeys.FirstRefused(request.To!, found) is { } refused)
+        {
+            return SendOutcome.KeyRequired(refused);
+        }
+
         if (idempotencyKey is null)
         {
-            return await AcceptAsync(senderId, request, null, null, cancellationToken);
+            return await AcceptAsync(senderId, request, found, null, null, cancellationToken);
         }
 
         var hash = RequestHash(request);
+        var slot = (senderId ?? Guid.Empty, idempotencyKey);
         while (true)
         {
             if (await FindRepeatAsync(senderId, idempotencyKey, hash, cancellationToken) is { } repeat)
@@ -52,9 +79,9 @@ public sealed partial class MessageSender(
 
             // One acceptance per key at a time in this process; across instances the unique index decides.
             var accepting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            if (!_accepting.TryAdd((senderId, idempotencyKey), accepting.Task))
+            if (!_accepting.TryAdd(slot, accepting.Task))
             {
-                if (_accepting.TryGetValue((senderId, idempotencyKey), out var first))
+                if (_accepting.TryGetValue(slot, out var first))
                 {
                     await first.WaitAsync(cancellationToken);
                 }
@@ -64,11 +91,11 @@ public sealed partial class MessageSender(
 
             try
             {
-                return await AcceptAsync(senderId, request, idempotencyKey, hash, cancellationToken);
+                return await AcceptAsync(senderId, request, found, idempotencyKey, hash, cancellationToken);
             }
             finally
             {
-                _accepting.TryRemove((senderId, idempotencyKey), out _);
+                _accepting.TryRemove(slot, out _);
                 accepting.TrySetResult();
             }
         }
@@ -94,10 +121,10 @@ public sealed partial class MessageSender(
         return new MessageState(message.Id, message.CreatedAt, message.ExpiresAt, deliveries);
     }
 
-    private async Task<SendOutcome> AcceptAsync(Guid senderId, SendMessageRequest request, string? key, byte[]? hash, CancellationToken cancellationToken)
+    private async Task<SendOutcome> AcceptAsync(
+        Guid? senderId, SendMessageRequest request, Dictionary<Guid, Recipient> found, string? key, byte[]? hash, CancellationToken cancellationToken)
     {
-        var to = request.To!;
-        var found = await recipients.FindAsync(to, cancellationToken);
+        var to = request.AccountIds;
         if (found.Count != to.Count)
         {
             return SendOutcome.UnknownAccount(to.First(id => !found.ContainsKey(id)));
@@ -120,7 +147,7 @@ public sealed partial class MessageSender(
             RequestHash = hash,
         };
 
-        var targets = to.SelectMany(id => found[id])
+        var targets = to.SelectMany(id => found[id].Devices)
             .Where(d => request.FromDeviceId is not { } from || d.DeviceId != from || d.AccountId != senderId)
             .ToList();
         var own = OwnCiphertexts(request, targets);
@@ -252,7 +279,7 @@ public sealed partial class MessageSender(
     }
 
     /// <summary>The message an earlier request with this key created, as it stands now; 422 if it asked for something else.</summary>
-    private async Task<SendOutcome?> FindRepeatAsync(Guid senderId, string key, byte[] hash, CancellationToken cancellationToken)
+    private async Task<SendOutcome?> FindRepeatAsync(Guid? senderId, string key, byte[] hash, CancellationToken cancellationToken)
     {
         await using var db = await contexts.CreateDbContextAsync(cancellationToken);
         var first = await db.Messages.AsNoTracking()
@@ -285,7 +312,7 @@ public sealed partial class MessageSender(
     private byte[] RequestHash(SendMessageRequest request)
     {
         var text = new StringBuilder();
-        foreach (var id in request.To!.Order())
+        foreach (var id in request.AccountIds.Order())
         {
             text.Append(id.ToString("N")).Append(',');
         }
@@ -335,4 +362,19 @@ public sealed record SendOutcome
     public static SendOutcome DevicesChanged(IReadOnlyList<TargetDevice> devices) => new() { ChangedDevices = devices };
 
     public static SendOutcome SenderGone { get; } = new() { IsSenderGone = true };
+
+    /// <summary>An authenticated send to an account that requires its delivery key, without it or with a wrong one.</summary>
+    public Guid? KeyRefused { get; private init; }
+
+    /// <summary>A sealed send that did not name every recipient with its right key (or named an unknown account).</summary>
+    public bool IsUnauthorized { get; private init; }
+
+    public static SendOutcome KeyRequired(Guid accountId) => new() { KeyRefused = accountId };
+
+    public static SendOutcome Unauthorized { get; } = new() { IsUnauthorized = true };
+
+    /// <summary>A sealed send over a recipient's limit: how long to wait.</summary>
+    public TimeSpan? RetryAfter { get; private init; }
+
+    public static SendOutcome RateLimited(TimeSpan wait) => new() { RetryAfter = wait };
 }

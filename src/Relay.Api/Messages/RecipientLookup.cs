@@ -18,10 +18,10 @@ public sealed class RecipientLookup(IServiceScopeFactory scopes) : BackgroundSer
 
     private readonly Channel<Lookup> _lookups = Channel.CreateUnbounded<Lookup>();
 
-    /// <summary>Every recipient that exists, with its active devices (none for an account without any).</summary>
-    public Task<Dictionary<Guid, List<RecipientDevice>>> FindAsync(IReadOnlyCollection<Guid> accountIds, CancellationToken cancellationToken)
+    /// <summary>Every recipient that exists, with its active devices (none for an account without any) and its delivery key's hash.</summary>
+    public Task<Dictionary<Guid, Recipient>> FindAsync(IReadOnlyCollection<Guid> accountIds, CancellationToken cancellationToken)
     {
-        var lookup = new Lookup(accountIds, new TaskCompletionSource<Dictionary<Guid, List<RecipientDevice>>>(TaskCreationOptions.RunContinuationsAsynchronously));
+        var lookup = new Lookup(accountIds, new TaskCompletionSource<Dictionary<Guid, Recipient>>(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!_lookups.Writer.TryWrite(lookup))
         {
             throw new OperationCanceledException("The relay is stopping.");
@@ -72,32 +72,32 @@ public sealed class RecipientLookup(IServiceScopeFactory scopes) : BackgroundSer
         try
         {
             var ids = batch.SelectMany(l => l.AccountIds).Distinct().ToArray();
-            var found = new Dictionary<Guid, List<RecipientDevice>>(ids.Length);
+            var found = new Dictionary<Guid, Recipient>(ids.Length);
             await using (var scope = scopes.CreateAsyncScope())
             {
                 var db = scope.ServiceProvider.GetRequiredService<RelayDbContext>();
                 await foreach (var row in Query(db, ids))
                 {
-                    if (!found.TryGetValue(row.AccountId, out var devices))
+                    if (!found.TryGetValue(row.AccountId, out var recipient))
                     {
-                        found[row.AccountId] = devices = [];
+                        found[row.AccountId] = recipient = new Recipient([], row.DeliveryKeyHash, row.DeliveryKeyRequired);
                     }
 
                     if (row.DeviceId is { } deviceId)
                     {
-                        devices.Add(new RecipientDevice(deviceId, row.AccountId, row.Token!, row.Topic!, row.Environment!.Value));
+                        recipient.Devices.Add(new RecipientDevice(deviceId, row.AccountId, row.Token!, row.Topic!, row.Environment!.Value));
                     }
                 }
             }
 
             foreach (var lookup in batch)
             {
-                var answer = new Dictionary<Guid, List<RecipientDevice>>(lookup.AccountIds.Count);
+                var answer = new Dictionary<Guid, Recipient>(lookup.AccountIds.Count);
                 foreach (var accountId in lookup.AccountIds)
                 {
-                    if (found.TryGetValue(accountId, out var devices))
+                    if (found.TryGetValue(accountId, out var recipient))
                     {
-                        answer[accountId] = devices;
+                        answer[accountId] = recipient;
                     }
                 }
 
@@ -120,12 +120,18 @@ public sealed class RecipientLookup(IServiceScopeFactory scopes) : BackgroundSer
             from a in db.Accounts.AsNoTracking()
             where ids.Contains(a.Id)
             from d in db.Devices.Where(d => d.AccountId == a.Id && d.InvalidatedAt == null).DefaultIfEmpty()
-            select new RecipientRow(a.Id, (Guid?)d!.Id, d.Token, d.Topic, (ApnsEnvironment?)d.Environment));
+            select new RecipientRow(a.Id, a.DeliveryKeyHash, a.DeliveryKeyRequired, (Guid?)d!.Id, d.Token, d.Topic, (ApnsEnvironment?)d.Environment));
 
-    private sealed record Lookup(IReadOnlyCollection<Guid> AccountIds, TaskCompletionSource<Dictionary<Guid, List<RecipientDevice>>> Answer);
+    private sealed record Lookup(IReadOnlyCollection<Guid> AccountIds, TaskCompletionSource<Dictionary<Guid, Recipient>> Answer);
 
-    private sealed record RecipientRow(Guid AccountId, Guid? DeviceId, string? Token, string? Topic, ApnsEnvironment? Environment);
+    private sealed record RecipientRow(Guid AccountId, byte[]? DeliveryKeyHash, bool DeliveryKeyRequired, Guid? DeviceId, string? Token, string? Topic, ApnsEnvironment? Environment);
 }
+
+/// <summary>A recipient that exists: its active devices and what a sender must present to reach them.</summary>
+/// <param name="Devices">The active devices, in no particular order.</param>
+/// <param name="DeliveryKeyHash">SHA-256 of the account's delivery key, or null without one.</param>
+/// <param name="DeliveryKeyRequired">Whether authenticated senders must present the key.</param>
+public sealed record Recipient(List<RecipientDevice> Devices, byte[]? DeliveryKeyHash, bool DeliveryKeyRequired);
 
 /// <summary>An active device of a recipient, as the lookup found it.</summary>
 public sealed record RecipientDevice(Guid DeviceId, Guid AccountId, string Token, string Topic, ApnsEnvironment Environment);

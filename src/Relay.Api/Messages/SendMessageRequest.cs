@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using Relay.Api.Accounts;
 
 namespace Relay.Api.Messages;
 
@@ -7,9 +8,15 @@ public sealed record SendMessageRequest : IValidatableObject
     public const int MaxRecipients = 64;
     public const int MaxTtlSeconds = 2_592_000;
 
-    /// <summary>1 to 64 distinct account ids.</summary>
+    /// <summary>
+    /// 1 to 64 distinct recipients: account ids, or <c>{"accountId", "deliveryKey"}</c> objects for accounts that
+    /// require their delivery key (and for every recipient of a sealed send).
+    /// </summary>
     [Required]
-    public List<Guid>? To { get; init; }
+    public List<MessageRecipient>? To { get; init; }
+
+    /// <summary>The recipients' account ids, in the order of <see cref="To"/>.</summary>
+    internal List<Guid> AccountIds => To!.ConvertAll(r => r.AccountId);
 
     /// <summary>The encrypted message in standard base64, forwarded exactly as received; or give <c>ciphertexts</c>.</summary>
     /// <example>AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=</example>
@@ -44,9 +51,14 @@ public sealed record SendMessageRequest : IValidatableObject
             {
                 yield return new ValidationResult($"to must list 1 to {MaxRecipients} account ids.", [nameof(To)]);
             }
-            else if (To.Distinct().Count() != To.Count)
+            else if (To.Select(r => r.AccountId).Distinct().Count() != To.Count)
             {
                 yield return new ValidationResult("to must not list an account twice.", [nameof(To)]);
+            }
+
+            if (To.Any(r => r.DeliveryKey is { } key && !DeliveryKeys.IsWellFormed(key)))
+            {
+                yield return new ValidationResult(DeliveryKeys.WellFormedRule("a deliveryKey in to"), [nameof(To)]);
             }
         }
 

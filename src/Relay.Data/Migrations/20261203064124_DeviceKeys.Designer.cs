@@ -36,6 +36,14 @@ namespace Relay.Data.Migrations
                         .HasColumnType("timestamp with time zone")
                         .HasColumnName("created_at");
 
+                    b.Property<byte[]>("DeliveryKeyHash")
+                        .HasColumnType("bytea")
+                        .HasColumnName("delivery_key_hash");
+
+                    b.Property<bool>("DeliveryKeyRequired")
+                        .HasColumnType("boolean")
+                        .HasColumnName("delivery_key_required");
+
                     b.Property<byte[]>("IdentityKey")
                         .IsRequired()
                         .HasColumnType("bytea")
@@ -50,6 +58,8 @@ namespace Relay.Data.Migrations
 
                     b.ToTable("accounts", null, t =>
                         {
+                            t.HasCheckConstraint("ck_accounts_delivery_key_hash_length", "octet_length(delivery_key_hash) = 32");
+
                             t.HasCheckConstraint("ck_accounts_identity_key_length", "octet_length(identity_key) = 32");
                         });
                 });
@@ -311,6 +321,8 @@ namespace Relay.Data.Migrations
                         .IsUnique()
                         .HasDatabaseName("ix_messages_sender_account_id_idempotency_key")
                         .HasFilter("idempotency_key IS NOT NULL");
+
+                    NpgsqlIndexBuilderExtensions.AreNullsDistinct(b.HasIndex("SenderAccountId", "IdempotencyKey"), false);
 
                     b.ToTable("messages", (string)null);
                 });

@@ -4,7 +4,7 @@ using System.Security.Cryptography;
 using System.Text.Json;
 using Relay.Api.Tests.Delivery;
 
-namespace Relay.Api.Tests;
+namespace Relay.Api.Tests.Privacy;
 
 /// <summary>A relay that takes only 32- and 64-byte ciphertexts and one ttl (<c>Privacy:*</c>).</summary>
 public sealed class PrivacyRelayFactory : RelayFactory
