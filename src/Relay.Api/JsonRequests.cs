@@ -31,6 +31,9 @@ public static class JsonRequests
                 if (problem is HttpValidationProblemDetails validation)
                 {
                     CamelCaseKeys(validation.Errors);
+                    problem.Title = "Invalid request";
+                    problem.Detail ??= "Each entry of errors names a field and what is wrong with it; nothing was changed.";
+                    return;
                 }
 
                 if (problem.Detail is not null)

@@ -28,7 +28,7 @@ public static class AccountEndpoints
         delivery.MapPut("/", SetDeliveryKey)
             .ProducesValidationProblem()
             .WithSummary("Sets the caller's delivery key, and whether authenticated senders must present it.")
-            .WithDescription("Share the key with your contacts inside end-to-end-encrypted messages. The relay keeps only its SHA-256 hash. "
+            .WithDescription("Give the key to your contacts inside end-to-end-encrypted messages. The relay keeps only its SHA-256 hash. "
                 + "Sealed senders must always present it; with required true, authenticated senders must too (else 403). "
                 + "Setting a new key makes the old one stop working at once.");
         delivery.MapGet("/", GetDeliveryKey)
