@@ -125,7 +125,7 @@ public sealed record AccountResponse(Guid AccountId);
 
 public sealed record SetDeliveryKeyRequest : IValidatableObject
 {
-    /// <summary>16 to 32 random bytes in standard base64, which the account shares with its contacts.</summary>
+    /// <summary>16 to 32 random bytes in standard base64, which the account gives its contacts.</summary>
     /// <example>q83vEjRWeJCrze8SNFZ4kA==</example>
     [Required]
     public string? Key { get; init; }

@@ -9,7 +9,7 @@ namespace Relay.Api.Messages;
 /// send, must be named with it.
 /// </summary>
 /// <param name="AccountId">The recipient.</param>
-/// <param name="DeliveryKey">The recipient's delivery key in standard base64, as its owner shared it.</param>
+/// <param name="DeliveryKey">The recipient's delivery key in standard base64, as its owner gave it out.</param>
 [JsonConverter(typeof(MessageRecipientConverter))]
 public sealed record MessageRecipient(Guid AccountId, string? DeliveryKey = null);
 
