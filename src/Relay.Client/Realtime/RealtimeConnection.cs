@@ -21,6 +21,7 @@ public sealed class RealtimeConnection : IAsyncDisposable
     private readonly HubConnection _hub;
     private readonly RealtimeConnectionOptions _options;
     private readonly RecentIds _seen;
+    private readonly Action _forgetToken;
 
     internal RealtimeConnection(RelayHttp http, Guid deviceId, RealtimeConnectionOptions options)
     {
@@ -28,6 +29,7 @@ public sealed class RealtimeConnection : IAsyncDisposable
         DeviceId = deviceId;
         _options = options;
         _seen = new RecentIds(options.DuplicateWindow);
+        _forgetToken = () => http.ForgetToken();
         var delays = http.Options.RealtimeReconnectDelays ?? RelayClientOptions.DefaultReconnectDelays;
         _hub = new HubConnectionBuilder()
             .WithUrl(new Uri(http.BaseAddress, $"v1/realtime?deviceId={deviceId:D}"), connection =>
@@ -40,7 +42,7 @@ public sealed class RealtimeConnection : IAsyncDisposable
 
                 http.Options.ConfigureRealtime?.Invoke(connection);
             })
-            .WithAutomaticReconnect(new ReconnectPolicy(delays, () => http.ForgetToken()))
+            .WithAutomaticReconnect(new ReconnectPolicy(delays, _forgetToken))
             .AddJsonProtocol(json => json.PayloadSerializerOptions = RelayJson.Create())
             .Build();
         _hub.On<ReceivedMessage>(RealtimeMethods.Message, OnMessageAsync);
@@ -76,7 +78,20 @@ public sealed class RealtimeConnection : IAsyncDisposable
     /// The relay refused the connection: <c>401</c> (no valid token), <c>403</c> (not the caller's active device),
     /// <c>429</c> (too many connections for the account).
     /// </exception>
-    public Task StartAsync(CancellationToken cancellationToken = default) => _hub.StartAsync(cancellationToken);
+    /// <exception cref="RelayApiException">Signing in was refused.</exception>
+    public async Task StartAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await _hub.StartAsync(cancellationToken);
+        }
+        catch (HttpRequestException e) when (e.StatusCode == HttpStatusCode.Unauthorized)
+        {
+            // The relay no longer takes the token (expired early, or its signing key changed): sign in again, once.
+            _forgetToken();
+            await _hub.StartAsync(cancellationToken);
+        }
+    }
 
     /// <summary>Closes the connection; it does not come back by itself.</summary>
     public Task StopAsync(CancellationToken cancellationToken = default) => _hub.StopAsync(cancellationToken);
@@ -144,6 +159,10 @@ public sealed class RealtimeConnection : IAsyncDisposable
                     forgetToken();
                     break;
                 case HttpRequestException { StatusCode: HttpStatusCode.Forbidden or HttpStatusCode.NotFound or HttpStatusCode.BadRequest }:
+                    // The device is not the caller's active device any more (deleted, moved, invalidated).
+                    return null;
+                case RelayApiException { StatusCode: not HttpStatusCode.TooManyRequests } refused when (int)refused.StatusCode is >= 400 and < 500:
+                    // Signing in was refused for good: the account is gone.
                     return null;
             }
 
