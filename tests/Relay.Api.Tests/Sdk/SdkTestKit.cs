@@ -103,7 +103,7 @@ public sealed record SdkDevice(Guid DeviceId, string Token, DeviceKeyPair Key);
 /// <summary>Sends over real HTTP and records each request's method, path and answer status.</summary>
 public sealed class RecordingHandler() : DelegatingHandler(new SocketsHttpHandler())
 {
-    public ConcurrentQueue<(string Method, string Path, HttpStatusCode Status)> Exchanges { get; } = new();
+    public ConcurrentQueue<(string Method, string Path, HttpStatusCode Status, bool HadBearer)> Exchanges { get; } = new();
 
     public IReadOnlyList<string> Lines => [.. Exchanges.Select(e => $"{e.Method} {e.Path} {(int)e.Status}")];
 
@@ -112,7 +112,7 @@ public sealed class RecordingHandler() : DelegatingHandler(new SocketsHttpHandle
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var response = await base.SendAsync(request, cancellationToken);
-        Exchanges.Enqueue((request.Method.Method, request.RequestUri!.AbsolutePath, response.StatusCode));
+        Exchanges.Enqueue((request.Method.Method, request.RequestUri!.AbsolutePath, response.StatusCode, request.Headers.Authorization is not null));
         return response;
     }
 }
