@@ -208,11 +208,9 @@ public sealed class LoopbackProxy : IAsyncDisposable
         {
             await _accepting;
         }
-        catch (OperationCanceledException)
+        catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
         {
-        }
-        catch (SocketException)
-        {
+            // The listener stopped under the accept loop, as intended.
         }
 
         _stop.Dispose();
