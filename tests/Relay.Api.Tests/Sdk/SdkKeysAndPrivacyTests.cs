@@ -10,7 +10,7 @@ namespace Relay.Api.Tests.Sdk;
 /// verified, one envelope per device that only that device opens, a stale view of the devices refreshed, and who may
 /// wake a phone.
 /// </summary>
-public sealed class SdkUpcomingEndpointsTests(SdkRelayFactory relay) : IClassFixture<SdkRelayFactory>
+public sealed class SdkKeysAndPrivacyTests(SdkRelayFactory relay) : IClassFixture<SdkRelayFactory>
 {
     [Fact]
     public async Task PublishedDeviceKeysVerifyAgainstTheTrustedIdentityKeyAndNoOther()
