@@ -19,6 +19,12 @@ internal sealed record RelayRequest(HttpMethod Method, string Path)
 
     /// <summary>The <c>Idempotency-Key</c> header, the same on every attempt.</summary>
     public string? IdempotencyKey { get; init; }
+
+    /// <summary>
+    /// A sealed send: it goes over connections of its own, so that the relay cannot link it to the signed-in requests
+    /// by the connection they share.
+    /// </summary>
+    public bool Sealed { get; init; }
 }
 
 /// <summary>
@@ -33,6 +39,7 @@ internal sealed class RelayHttp : IDisposable
     private const string ChallengeNotValidTitle = "Challenge not valid";
 
     private readonly HttpClient _http;
+    private readonly HttpClient _sealedHttp;
     private readonly bool _ownsHttp;
     private readonly Key _identityKey;
     private readonly SemaphoreSlim _signInGate = new(1, 1);
@@ -57,6 +64,11 @@ internal sealed class RelayHttp : IDisposable
                 : new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(15) });
             _ownsHttp = true;
         }
+
+        // A handler or client the app gives is used for everything, sealed sends included: its connections are its choice.
+        _sealedHttp = _ownsHttp && options.HttpMessageHandler is null
+            ? new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(15) })
+            : _http;
     }
 
     public RelayClientOptions Options { get; }
@@ -185,7 +197,7 @@ internal sealed class RelayHttp : IDisposable
             HttpResponseMessage response;
             try
             {
-                response = await _http.SendAsync(message, HttpCompletionOption.ResponseContentRead, cancellationToken);
+                response = await (request.Sealed ? _sealedHttp : _http).SendAsync(message, HttpCompletionOption.ResponseContentRead, cancellationToken);
             }
             catch (Exception e) when (IsLostAnswer(e, cancellationToken) && attempt < Options.MaxAttempts)
             {
@@ -228,6 +240,11 @@ internal sealed class RelayHttp : IDisposable
         if (_ownsHttp)
         {
             _http.Dispose();
+        }
+
+        if (_sealedHttp != _http)
+        {
+            _sealedHttp.Dispose();
         }
 
         _signInGate.Dispose();

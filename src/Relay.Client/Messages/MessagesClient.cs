@@ -41,7 +41,9 @@ public sealed class MessagesClient
     /// <c>POST /v1/messages/sealed</c>: a send without the caller's bearer token, so the relay does not learn who sent
     /// it. Every recipient must carry its <see cref="MessageRecipient.DeliveryKey"/>; a wrong or missing one, or an
     /// unknown recipient, is a <c>401</c> that does not say which. The answer has no <c>apnsId</c>, and there is no
-    /// <see cref="GetAsync"/> for it.
+    /// <see cref="GetAsync"/> for it. It goes over HTTP connections of its own, never one that carried a signed-in
+    /// request, so the relay cannot link the two by connection (unless <see cref="RelayClientOptions.HttpClient"/> or
+    /// <see cref="RelayClientOptions.HttpMessageHandler"/> is set: then every request shares what the app gave).
     /// </summary>
     /// <exception cref="ArgumentException">A recipient without a delivery key, or a <see cref="OutgoingMessage.FromDeviceId"/>.</exception>
     /// <exception cref="RelayApiException">The relay refused it.</exception>
@@ -142,6 +144,7 @@ public sealed class MessagesClient
             {
                 Body = body,
                 Authenticated = !sealedSender,
+                Sealed = sealedSender,
                 IdempotencyKey = message.IdempotencyKey ?? Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)),
             },
             cancellationToken);

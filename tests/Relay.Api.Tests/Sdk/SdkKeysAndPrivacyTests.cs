@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Net;
+using NSec.Cryptography;
 using Relay.Client;
 
 namespace Relay.Api.Tests.Sdk;
@@ -158,5 +159,30 @@ public sealed class SdkKeysAndPrivacyTests(SdkRelayFactory relay) : IClassFixtur
         Assert.Equal(HttpStatusCode.Unauthorized, wrongKey.StatusCode);
         var (_, ciphertext) = Pushes.Read(Assert.Single(relay.Production.NotificationsFor(phone.Token)));
         Assert.Equal("from someone"u8.ToArray(), phone.Key.Open(ciphertext).Body.ToArray());
+    }
+
+    [Fact]
+    public async Task ASealedSendGoesOverAConnectionOfItsOwnSoTheRelayCannotLinkItToTheSendersRequests()
+    {
+        using var bob = await SdkUser.SignUpAsync(relay);
+        var phone = await bob.AddDeviceWithKeyAsync();
+        var key = AccountsClient.CreateDeliveryKey();
+        await bob.Relay.Accounts.SetDeliveryKeyAsync(key, required: true);
+        await using var proxy = new LoopbackProxy(relay.Address);
+        using var identityKey = Key.Create(SignatureAlgorithm.Ed25519, new KeyCreationParameters { ExportPolicy = KeyExportPolicies.AllowPlaintextExport });
+
+        // The SDK's own HTTP client, as an app would use it: no handler given.
+        using var alice = new RelayClient(new RelayClientOptions { BaseAddress = proxy.Address, IdentityKey = identityKey });
+        await alice.SignInAsync();
+        var before = proxy.Forwarded;
+        await alice.Messages.SendEnvelopeAsync(
+            [bob.AsRecipient() with { DeliveryKey = key }], EnvelopeKind.Message, "who?"u8.ToArray(), new EnvelopeSendOptions { Sealed = true });
+        var afterSealed = proxy.Forwarded;
+        await alice.Messages.SendEnvelopeAsync([bob.AsRecipient() with { DeliveryKey = key }], EnvelopeKind.Message, "me"u8.ToArray());
+
+        Assert.Equal(1, before);
+        Assert.Equal(2, afterSealed);
+        Assert.Equal(2, proxy.Forwarded);
+        Assert.Equal(2, relay.Production.NotificationsFor(phone.Token).Count);
     }
 }

@@ -174,6 +174,7 @@ public sealed class LoopbackProxy : IAsyncDisposable
     private readonly ConcurrentDictionary<TcpClient, bool> _open = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _accepting;
+    private int _forwarded;
 
     public LoopbackProxy(Uri target)
     {
@@ -183,6 +184,9 @@ public sealed class LoopbackProxy : IAsyncDisposable
     }
 
     public Uri Address => new($"http://127.0.0.1:{((IPEndPoint)_listener.LocalEndpoint).Port}/");
+
+    /// <summary>How many connections the proxy has forwarded.</summary>
+    public int Forwarded => Volatile.Read(ref _forwarded);
 
     /// <summary>While set, connections are accepted and closed at once.</summary>
     public bool Refusing { get; set; }
@@ -239,6 +243,7 @@ public sealed class LoopbackProxy : IAsyncDisposable
                 continue;
             }
 
+            Interlocked.Increment(ref _forwarded);
             _open[inbound] = true;
             _open[outbound] = true;
             _ = PumpAsync(inbound, outbound);
