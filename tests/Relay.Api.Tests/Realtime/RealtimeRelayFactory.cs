@@ -17,7 +17,8 @@ public sealed class RealtimeRelayFactory : RelayFactory
     [
         ("Delivery:RetryInitialDelay", "00:00:00.200"),
         ("Delivery:RetryMaxDelay", "00:00:01"),
-        ("Delivery:AnswerTimeout", "00:00:02"),
+        // Room for the ack timeout and the push on a loaded machine: the answer of a silent device waits for both.
+        ("Delivery:AnswerTimeout", "00:00:05"),
         ("Realtime:AckTimeout", AckTimeout.ToString()),
         ("Realtime:MaxConnectionsPerAccount", MaxConnectionsPerAccount.ToString(System.Globalization.CultureInfo.InvariantCulture)),
         ("Inbox:MaxPerDevice", MaxInbox.ToString(System.Globalization.CultureInfo.InvariantCulture)),
