@@ -6,6 +6,7 @@
 #
 #   bench/e2e.sh                       64 clients for 20 s after 30 s of warm-up
 #   CLIENTS=128 DURATION=30s WARMUP=30s bench/e2e.sh
+#   RECIPIENTS=64 DEVICES=2 bench/e2e.sh   fan-out: every message to the same 64 recipients with 2 devices each
 #   MODE=faults bench/e2e.sh           the relay through a 10 s APNs outage (503 on every push): lost, duplicated
 #   MODE=realtime IDLE=10000 bench/e2e.sh   the hub: idle connections, POST -> Message latency, no pushes, RSS
 #   RELAY_DLL=... RESULTS=... bench/e2e.sh   another build of the relay, results elsewhere (bench/durable.sh)
@@ -135,7 +136,7 @@ if [[ $MODE == faults ]]; then
 fi
 
 echo "== end-to-end: $CLIENTS clients for $DURATION after $WARMUP of warm-up"
-E2E_COMMAND="dotnet $BENCH_DLL e2e --relay $RELAY --mock $MOCK --topic $TOPIC --clients $CLIENTS --duration $DURATION --warmup $WARMUP --max-messages $MAX_MESSAGES"
+E2E_COMMAND="dotnet $BENCH_DLL e2e --relay $RELAY --mock $MOCK --topic $TOPIC --clients $CLIENTS --duration $DURATION --warmup $WARMUP --max-messages $MAX_MESSAGES${RECIPIENTS:+ --recipients $RECIPIENTS --devices ${DEVICES:-1}}"
 $E2E_COMMAND | tee "$WORK/e2e.txt"
 PEAK_KB=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$RELAY_PID/status")
 PEAK_MIB=$((PEAK_KB / 1024))
@@ -160,7 +161,7 @@ MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
     echo
     echo "| what | figure |"
     echo "|---|---|"
-    echo "| messages/s (single recipient, one device each, $CLIENTS clients) | $(value messages_per_s "$WORK/e2e.txt") |"
+    echo "| messages/s ($([[ -n "${RECIPIENTS:-}" ]] && echo "to $RECIPIENTS recipients x ${DEVICES:-1} devices" || echo "single recipient, one device each"), $CLIENTS clients) | $(value messages_per_s "$WORK/e2e.txt") |"
     echo "| deliveries/s at the mock | $(value deliveries_per_s "$WORK/e2e.txt") |"
     echo "| latency p50 / p99 | $(value p50_ms "$WORK/e2e.txt") ms / $(value p99_ms "$WORK/e2e.txt") ms |"
     echo "| failed requests or deliveries | $(value failed "$WORK/e2e.txt") |"

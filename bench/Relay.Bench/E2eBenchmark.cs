@@ -10,14 +10,16 @@ using System.Text.Json;
 namespace Relay.Bench;
 
 /// <summary>
-/// The whole relay: many concurrent clients post single-recipient messages over HTTP to a running relay (real
-/// PostgreSQL, the standalone mock APNs), bounded in count and time. Prints messages per second, deliveries per second
-/// at the mock, and p50/p99 latency; bench/e2e.sh adds the relay's peak memory.
+/// The whole relay: many concurrent clients post messages over HTTP to a running relay (real PostgreSQL, the
+/// standalone mock APNs), bounded in count and time. By default each client writes to a recipient of its own with one
+/// device; with <c>--recipients N --devices D</c> every message goes to the same N recipients with D devices each (a
+/// fan-out of N × D deliveries per POST). Prints messages per second, deliveries per second at the mock, and p50/p99
+/// latency of the whole POST; bench/e2e.sh adds the relay's peak memory.
 /// </summary>
 internal static class E2eBenchmark
 {
     public static IReadOnlyCollection<string> Options { get; } =
-        ["--relay", "--mock", "--topic", "--clients", "--duration", "--max-messages", "--warmup", "--ciphertext-bytes"];
+        ["--relay", "--mock", "--topic", "--clients", "--duration", "--max-messages", "--warmup", "--ciphertext-bytes", "--recipients", "--devices"];
 
     public static async Task<int> RunAsync(BenchArguments arguments)
     {
@@ -29,6 +31,9 @@ internal static class E2eBenchmark
         var maxMessages = arguments.Int("--max-messages", 1_000_000);
         var warmup = arguments.Duration("--warmup", TimeSpan.FromSeconds(3));
         var ciphertext = Convert.ToBase64String(RandomNumberGenerator.GetBytes(arguments.Int("--ciphertext-bytes", 256)));
+        var fanOut = arguments.Optional("--recipients") is not null;
+        var recipients = arguments.Int("--recipients", 1);
+        var devices = arguments.Int("--devices", 1);
         var invariant = CultureInfo.InvariantCulture;
 
         using var http = new HttpClient(new SocketsHttpHandler
@@ -40,16 +45,29 @@ internal static class E2eBenchmark
         { BaseAddress = relay, Timeout = TimeSpan.FromSeconds(30) };
         using var mockClient = MockControl.CreateClient(mock);
 
-        Console.WriteLine(string.Create(invariant, $"Relay end-to-end benchmark: {relay} with {clients} clients, single-recipient messages of {ciphertext.Length} base64 characters, {duration.TotalSeconds:F0} s (at most {maxMessages} messages)"));
+        var shape = fanOut ? $"messages to {recipients} recipients x {devices} devices" : "single-recipient messages";
+        Console.WriteLine(string.Create(invariant, $"Relay end-to-end benchmark: {relay} with {clients} clients, {shape} of {ciphertext.Length} base64 characters, {duration.TotalSeconds:F0} s (at most {maxMessages} messages)"));
         var setup = Stopwatch.StartNew();
         var pairs = await RelayAccounts.PairUpAsync(http, topic, clients);
-        Console.WriteLine(string.Create(invariant, $"setup: {clients * 2} accounts signed in, {clients} devices registered in {setup.Elapsed.TotalSeconds:F1} s"));
+        string[] to;
+        if (fanOut)
+        {
+            to = await RelayAccounts.RecipientsAsync(http, topic, recipients, devices);
+            Console.WriteLine(string.Create(invariant, $"setup: {clients} senders and {recipients} recipients with {recipients * devices} devices in {setup.Elapsed.TotalSeconds:F1} s"));
+        }
+        else
+        {
+            to = [];
+            Console.WriteLine(string.Create(invariant, $"setup: {clients * 2} accounts signed in, {clients} devices registered in {setup.Elapsed.TotalSeconds:F1} s"));
+        }
+
+        var perMessage = fanOut ? recipients * devices : 1;
 
         // Warm-up: JIT, connection pools, PostgreSQL plans.
-        await RunAsync(http, pairs, ciphertext, warmup, int.MaxValue, recordLatency: false);
+        await RunAsync(http, pairs, to, perMessage, ciphertext, warmup, int.MaxValue, recordLatency: false);
 
         var before = await AcceptedAsync(mockClient);
-        var result = await RunAsync(http, pairs, ciphertext, duration, maxMessages, recordLatency: true);
+        var result = await RunAsync(http, pairs, to, perMessage, ciphertext, duration, maxMessages, recordLatency: true);
         var after = await AcceptedAsync(mockClient);
 
         var seconds = result.Elapsed.TotalSeconds;
@@ -63,7 +81,12 @@ internal static class E2eBenchmark
         return result.Failed == 0 && result.Undelivered == 0 ? 0 : 1;
     }
 
-    private static async Task<Run> RunAsync(HttpClient http, RelayAccounts.Pair[] pairs, string ciphertext, TimeSpan duration, int maxMessages, bool recordLatency)
+    /// <summary>
+    /// Posts until the time or the count runs out: each pair's sender to its own recipient, or to <paramref name="to"/>
+    /// when it is not empty; a message counts as delivered when all <paramref name="perMessage"/> deliveries are sent.
+    /// </summary>
+    private static async Task<Run> RunAsync(
+        HttpClient http, RelayAccounts.Pair[] pairs, string[] to, int perMessage, string ciphertext, TimeSpan duration, int maxMessages, bool recordLatency)
     {
         using var stop = new CancellationTokenSource(duration);
         var run = new Run();
@@ -71,7 +94,8 @@ internal static class E2eBenchmark
         var clock = Stopwatch.StartNew();
         await Task.WhenAll(pairs.Select(pair => Task.Run(async () =>
         {
-            var body = Encoding.UTF8.GetBytes($$"""{"to":["{{pair.Recipient}}"],"ciphertext":"{{ciphertext}}"}""");
+            var recipients = to.Length > 0 ? string.Join(',', to.Select(id => $"\"{id}\"")) : $"\"{pair.Recipient}\"";
+            var body = Encoding.UTF8.GetBytes($$"""{"to":[{{recipients}}],"ciphertext":"{{ciphertext}}"}""");
             var latencies = new List<double>(16_384);
             while (!stop.IsCancellationRequested && Interlocked.Decrement(ref remaining) >= 0)
             {
@@ -89,7 +113,7 @@ internal static class E2eBenchmark
                         continue;
                     }
 
-                    if (!text.Contains("\"status\":\"sent\"", StringComparison.Ordinal))
+                    if (CountSent(text) != perMessage)
                     {
                         Interlocked.Increment(ref run.Undelivered);
                     }
@@ -113,6 +137,17 @@ internal static class E2eBenchmark
         }))).ConfigureAwait(false);
         run.Elapsed = clock.Elapsed;
         return run;
+    }
+
+    private static int CountSent(string answer)
+    {
+        var count = 0;
+        for (var at = answer.IndexOf("\"status\":\"sent\"", StringComparison.Ordinal); at >= 0; at = answer.IndexOf("\"status\":\"sent\"", at + 1, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
     }
 
     private static async Task<long> AcceptedAsync(HttpClient mock)

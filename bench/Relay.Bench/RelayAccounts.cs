@@ -28,6 +28,23 @@ internal static class RelayAccounts
         return pairs;
     }
 
+    /// <summary>Signs up <paramref name="count"/> recipients with <paramref name="devices"/> production devices each; returns their ids.</summary>
+    public static async Task<string[]> RecipientsAsync(HttpClient http, string topic, int count, int devices)
+    {
+        var ids = new string[count];
+        await Parallel.ForAsync(0, count, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
+        {
+            var recipient = await SignUpAsync(http, ct);
+            for (var d = 0; d < devices; d++)
+            {
+                await RegisterDeviceAsync(http, recipient.Token, topic, ct);
+            }
+
+            ids[i] = recipient.AccountId.ToString();
+        });
+        return ids;
+    }
+
     /// <summary>Registers a production device (a random token unless given) for the account; returns its id.</summary>
     public static async Task<Guid> RegisterDeviceAsync(HttpClient http, string bearer, string topic, CancellationToken cancellationToken, string? deviceToken = null)
     {
