@@ -10,8 +10,20 @@ namespace Relay.Api.Auth;
 /// What the JWT bearer handler does beyond checking the token: the account must still exist, and every 401 is a
 /// problem that says which case it is (missing, malformed, expired, not signed by this relay, account gone).
 /// </summary>
+/// <summary>
+/// Marks an endpoint that checks itself, in the same database round trip as its own work, that the bearer's account
+/// still exists (and answers 401 Account gone when it does not), so the bearer check skips its own lookup.
+/// </summary>
+internal sealed class AccountCheckedByEndpoint
+{
+    public static AccountCheckedByEndpoint Instance { get; } = new();
+}
+
 internal static class BearerEvents
 {
+    /// <summary>The <c>WWW-Authenticate</c> value of a 401 for a token the relay cannot accept (RFC 6750 §3.1).</summary>
+    public const string InvalidTokenChallenge = "Bearer error=\"invalid_token\"";
+
     private const string AccountGoneItem = "Relay.AccountGone";
     private const string OutageItem = "Relay.AuthDatabaseOutage";
 
@@ -27,6 +39,12 @@ internal static class BearerEvents
         if (!Guid.TryParse(context.Principal?.FindFirstValue(JwtRegisteredClaimNames.Sub), out var accountId))
         {
             context.Fail(new SecurityTokenMalformedException("The token names no account."));
+            return;
+        }
+
+        // A send checks its sender in the same lookup as its recipients: one batched query instead of two.
+        if (context.HttpContext.GetEndpoint()?.Metadata.GetMetadata<AccountCheckedByEndpoint>() is not null)
+        {
             return;
         }
 
@@ -78,7 +96,7 @@ internal static class BearerEvents
         http.Response.StatusCode = StatusCodes.Status401Unauthorized;
         http.Response.Headers.WWWAuthenticate = context.AuthenticateFailure is null && !http.Items.ContainsKey(AccountGoneItem)
             ? "Bearer"
-            : "Bearer error=\"invalid_token\"";
+            : InvalidTokenChallenge;
         await http.RequestServices.GetRequiredService<IProblemDetailsService>().WriteAsync(new ProblemDetailsContext
         {
             HttpContext = http,

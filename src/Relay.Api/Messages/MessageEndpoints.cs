@@ -17,7 +17,7 @@ public static class MessageEndpoints
     {
         var group = routes.MapGroup("/v1/messages").WithTags("Messages").RequireAuthorization().RequireRateLimiting(RateLimits.PerAccount);
         group.MapPost("/", SendMessage)
-            .WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes))
+            .WithMetadata(new RequestSizeLimitAttribute(MaxBodyBytes), AccountCheckedByEndpoint.Instance)
             .WithSummary("Pushes an encrypted message to every active device of the recipients.")
             .ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound)
@@ -72,8 +72,15 @@ public static class MessageEndpoints
             { KeyRefused: { } accountId } => TypedResults.Problem(Problems.DeliveryKeyRequired(accountId)),
             { IsKeyReused: true } => TypedResults.Problem(Problems.IdempotencyKeyReused()),
             { ChangedDevices: { } devices } => TypedResults.Problem(Problems.DevicesChanged(devices)),
-            _ => TypedResults.Problem(Problems.AccountGone()),
+            _ => AccountGone(http),
         };
+    }
+
+    /// <summary>The sender's account is gone (the send's own lookup found it missing): the bearer check's 401, word for word.</summary>
+    private static ProblemHttpResult AccountGone(HttpContext http)
+    {
+        http.Response.Headers.WWWAuthenticate = BearerEvents.InvalidTokenChallenge;
+        return TypedResults.Problem(Problems.AccountGone());
     }
 
     internal static async Task<Results<Ok<SealedSendResponse>, ProblemHttpResult>> SendSealed(

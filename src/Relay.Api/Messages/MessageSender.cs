@@ -45,7 +45,14 @@ public sealed partial class MessageSender(
     {
         // Who may be reached is decided before anything else, a repeat included: a repeat answers only a sender who
         // could have sent the first.
-        var found = await recipients.FindAsync(request.AccountIds, cancellationToken);
+        // An authenticated sender is looked up with its recipients: the bearer check leaves it to this lookup.
+        var ids = senderId is { } sender && !request.AccountIds.Contains(sender) ? [.. request.AccountIds, sender] : request.AccountIds;
+        var found = await recipients.FindAsync(ids, cancellationToken);
+        if (senderId is { } me && !found.ContainsKey(me))
+        {
+            return SendOutcome.SenderGone;
+        }
+
         if (senderId is null)
         {
             if (!DeliveryKeys.AllPresented(request.To!, found))
@@ -125,9 +132,10 @@ public sealed partial class MessageSender(
         Guid? senderId, SendMessageRequest request, Dictionary<Guid, Recipient> found, string? key, byte[]? hash, CancellationToken cancellationToken)
     {
         var to = request.AccountIds;
-        if (found.Count != to.Count)
+        var unknown = to.FindIndex(id => !found.ContainsKey(id));
+        if (unknown >= 0)
         {
-            return SendOutcome.UnknownAccount(to.First(id => !found.ContainsKey(id)));
+            return SendOutcome.UnknownAccount(to[unknown]);
         }
 
         var now = time.GetUtcNow();

@@ -305,6 +305,7 @@ public sealed class RealtimeTests(RealtimeRelayFactory relay, ITestOutputHelper 
             using var refused = await account.Client.SendAsync(request);
             Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
             Assert.Equal("Account gone", (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("title").GetString());
+            Assert.Contains("invalid_token", refused.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
         }
 
         await Assert.ThrowsAnyAsync<Exception>(() => relay.ConnectAsync(account, phone));
