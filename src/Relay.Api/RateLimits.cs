@@ -36,17 +36,20 @@ public static class RateLimits
                 await TypedResults.Problem(Problems.TooManyRequests()).ExecuteAsync(context.HttpContext);
             };
             limiter.AddPolicy(Anonymous, context => RateLimitPartition.GetFixedWindowLimiter(
-                context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                ClientAddress(context),
                 _ => Window(anonymousPerMinute)));
             limiter.AddPolicy(PerAccount, context => RateLimitPartition.GetFixedWindowLimiter(
                 context.User.Identity?.IsAuthenticated == true ? context.User.AccountId().ToString() : "anonymous",
                 _ => Window(accountPerMinute)));
             limiter.AddPolicy(SealedPerAddress, context => RateLimitPartition.GetFixedWindowLimiter(
-                context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                ClientAddress(context),
                 _ => Window(sealedPerAddressPerMinute)));
         });
         return services;
     }
+
+    /// <summary>The partition of the per-address limits: the client's network address.</summary>
+    private static string ClientAddress(HttpContext context) => context.Connection.RemoteIpAddress?.ToString() ?? "unknown";
 
     internal static FixedWindowRateLimiterOptions Window(int perMinute) => new()
     {

@@ -44,9 +44,10 @@ public sealed partial class MessageSender(
     public async Task<SendOutcome> SendAsync(Guid? senderId, SendMessageRequest request, string? idempotencyKey, CancellationToken cancellationToken)
     {
         // Who may be reached is decided before anything else, a repeat included: a repeat answers only a sender who
-        // could have sent the first.
-        // An authenticated sender is looked up with its recipients: the bearer check leaves it to this lookup.
-        var ids = senderId is { } sender && !request.AccountIds.Contains(sender) ? [.. request.AccountIds, sender] : request.AccountIds;
+        // could have sent the first. An authenticated sender is looked up with its recipients: the bearer check leaves
+        // it to this lookup.
+        var to = request.AccountIds;
+        var ids = senderId is { } sender && !to.Contains(sender) ? [.. to, sender] : to;
         var found = await recipients.FindAsync(ids, cancellationToken);
         if (senderId is { } me && !found.ContainsKey(me))
         {
@@ -60,7 +61,7 @@ public sealed partial class MessageSender(
                 return SendOutcome.Unauthorized;
             }
 
-            if (sealedLimits.Acquire(request.AccountIds) is { } wait)
+            if (sealedLimits.Acquire(to) is { } wait)
             {
                 return SendOutcome.RateLimited(wait);
             }
@@ -72,10 +73,10 @@ public sealed partial class MessageSender(
 
         if (idempotencyKey is null)
         {
-            return await AcceptAsync(senderId, request, found, null, null, cancellationToken);
+            return await AcceptAsync(senderId, request, to, found, null, null, cancellationToken);
         }
 
-        var hash = RequestHash(request);
+        var hash = RequestHash(request, to);
         var slot = (senderId ?? Guid.Empty, idempotencyKey);
         while (true)
         {
@@ -98,7 +99,7 @@ public sealed partial class MessageSender(
 
             try
             {
-                return await AcceptAsync(senderId, request, found, idempotencyKey, hash, cancellationToken);
+                return await AcceptAsync(senderId, request, to, found, idempotencyKey, hash, cancellationToken);
             }
             finally
             {
@@ -129,9 +130,9 @@ public sealed partial class MessageSender(
     }
 
     private async Task<SendOutcome> AcceptAsync(
-        Guid? senderId, SendMessageRequest request, Dictionary<Guid, Recipient> found, string? key, byte[]? hash, CancellationToken cancellationToken)
+        Guid? senderId, SendMessageRequest request, List<Guid> to, Dictionary<Guid, Recipient> found, string? key, byte[]? hash,
+        CancellationToken cancellationToken)
     {
-        var to = request.AccountIds;
         var unknown = to.FindIndex(id => !found.ContainsKey(id));
         if (unknown >= 0)
         {
@@ -317,10 +318,10 @@ public sealed partial class MessageSender(
     /// SHA-256 over the fields a repeat must match: recipients (in any order), ciphertext (or each device's, in any
     /// order), ttl and collapse id.
     /// </summary>
-    private byte[] RequestHash(SendMessageRequest request)
+    private byte[] RequestHash(SendMessageRequest request, List<Guid> to)
     {
         var text = new StringBuilder();
-        foreach (var id in request.AccountIds.Order())
+        foreach (var id in to.Order())
         {
             text.Append(id.ToString("N")).Append(',');
         }

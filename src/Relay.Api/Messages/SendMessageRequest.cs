@@ -15,7 +15,7 @@ public sealed record SendMessageRequest : IValidatableObject
     [Required]
     public List<MessageRecipient>? To { get; init; }
 
-    /// <summary>The recipients' account ids, in the order of <see cref="To"/>.</summary>
+    /// <summary>The recipients' account ids, in the order of <see cref="To"/>: a new list each time, so take it once.</summary>
     internal List<Guid> AccountIds => To!.ConvertAll(r => r.AccountId);
 
     /// <summary>The encrypted message in standard base64, forwarded exactly as received; or give <c>ciphertexts</c>.</summary>
