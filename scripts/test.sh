@@ -50,6 +50,11 @@ status=0
 dotnet test RelayServer.sln -c Release --logger "console;verbosity=normal" --results-directory "$results" "$@" \
     2>&1 | tee "$results/output.txt" || status=$?
 
+# Every failed test again, with its message, so the end of a long log names what failed.
+if grep -qE '^[[:space:]]+Failed [^:]' "$results/output.txt"; then
+    echo "failed tests:"
+    grep -E -A 4 '^[[:space:]]+Failed [^:]' "$results/output.txt" | grep -vE '^[[:space:]]+Stack Trace:' || true
+fi
 # One closing line for humans and CI: the totals over every test project.
 awk '/^[[:space:]]+Passed:[[:space:]]+[0-9]+$/ { p += $2 } /^[[:space:]]+Failed:[[:space:]]+[0-9]+$/ { f += $2 }
      /^[[:space:]]+Skipped:[[:space:]]+[0-9]+$/ { s += $2 }

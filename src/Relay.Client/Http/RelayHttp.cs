@@ -359,6 +359,8 @@ internal sealed class RelayHttp : IDisposable
         // The same Idempotency-Key while the first request is still being accepted: wait and ask again.
         || (response.StatusCode == HttpStatusCode.Conflict && response.Headers.RetryAfter is not null);
 
+    private const double TimerTickMilliseconds = 16;
+
     private static bool IsLostAnswer(Exception e, CancellationToken cancellationToken) =>
         e is HttpRequestException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested);
 
@@ -372,7 +374,9 @@ internal sealed class RelayHttp : IDisposable
         double milliseconds;
         if (retryAfter is { } asked)
         {
-            milliseconds = asked.TotalMilliseconds + initial * Random.Shared.NextDouble();
+            // A timer may fire up to one tick early (16 ms on the coarsest clocks), so "no sooner than Retry-After"
+            // needs that tick on top.
+            milliseconds = asked.TotalMilliseconds + TimerTickMilliseconds + initial * Random.Shared.NextDouble();
         }
         else
         {
