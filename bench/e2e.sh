@@ -60,6 +60,8 @@ scripts/pg.sh status 2>/dev/null || started_pg=1
 CONNECTION="$(scripts/pg.sh start | tail -n 1)"
 PG_PORT=$(sed -n 's/.*Port=\([0-9]*\).*/\1/p' <<<"$CONNECTION")
 SERVER="postgresql://relay@127.0.0.1:$PG_PORT/relay"
+# The postmaster, whose backends' CPU the e2e mode adds up.
+PG_PID=$(psql "$SERVER" -Atc "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer'" | xargs -r ps -o ppid= -p | tr -d ' ')
 psql "$SERVER" -qc "CREATE DATABASE $DATABASE" >/dev/null
 
 dotnet "$MOCK_DLL" generate --out "$CERTS" --team-id "$TEAM_ID" --key-id "$KEY_ID" >/dev/null
@@ -136,7 +138,7 @@ if [[ $MODE == faults ]]; then
 fi
 
 echo "== end-to-end: $CLIENTS clients for $DURATION after $WARMUP of warm-up"
-E2E_COMMAND="dotnet $BENCH_DLL e2e --relay $RELAY --mock $MOCK --topic $TOPIC --clients $CLIENTS --duration $DURATION --warmup $WARMUP --max-messages $MAX_MESSAGES${RECIPIENTS:+ --recipients $RECIPIENTS --devices ${DEVICES:-1}}"
+E2E_COMMAND="dotnet $BENCH_DLL e2e --relay $RELAY --mock $MOCK --topic $TOPIC --clients $CLIENTS --duration $DURATION --warmup $WARMUP --max-messages $MAX_MESSAGES --relay-pid $RELAY_PID --postgres-pid $PG_PID${RECIPIENTS:+ --recipients $RECIPIENTS --devices ${DEVICES:-1}}"
 $E2E_COMMAND | tee "$WORK/e2e.txt"
 PEAK_KB=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$RELAY_PID/status")
 PEAK_MIB=$((PEAK_KB / 1024))

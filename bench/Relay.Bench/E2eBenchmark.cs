@@ -19,7 +19,7 @@ namespace Relay.Bench;
 internal static class E2eBenchmark
 {
     public static IReadOnlyCollection<string> Options { get; } =
-        ["--relay", "--mock", "--topic", "--clients", "--duration", "--max-messages", "--warmup", "--ciphertext-bytes", "--recipients", "--devices"];
+        ["--relay", "--mock", "--topic", "--clients", "--duration", "--max-messages", "--warmup", "--ciphertext-bytes", "--recipients", "--devices", "--relay-pid", "--postgres-pid"];
 
     public static async Task<int> RunAsync(BenchArguments arguments)
     {
@@ -34,6 +34,8 @@ internal static class E2eBenchmark
         var fanOut = arguments.Optional("--recipients") is not null;
         var recipients = arguments.Int("--recipients", 1);
         var devices = arguments.Int("--devices", 1);
+        var relayPid = arguments.Int("--relay-pid", 0, min: 0);
+        var postgresPid = arguments.Int("--postgres-pid", 0, min: 0);
         var invariant = CultureInfo.InvariantCulture;
 
         using var http = new HttpClient(new SocketsHttpHandler
@@ -63,11 +65,15 @@ internal static class E2eBenchmark
 
         var perMessage = fanOut ? recipients * devices : 1;
 
-        // Warm-up: JIT, connection pools, PostgreSQL plans.
-        await RunAsync(http, pairs, to, perMessage, ciphertext, warmup, int.MaxValue, recordLatency: false);
+        // Warm-up: JIT, connection pools, PostgreSQL plans. Its rate second by second shows how long the JIT takes.
+        var warming = await RunAsync(http, pairs, to, perMessage, ciphertext, warmup, int.MaxValue, recordLatency: false);
+        Console.WriteLine("warm-up messages/s, second by second: " + string.Join(' ', warming.PerSecond()));
 
         var before = await AcceptedAsync(mockClient);
+        var (relayCpu, postgresCpu) = (ProcessStats.CpuSeconds(relayPid), ProcessStats.CpuSeconds(postgresPid, withDescendants: true));
         var result = await RunAsync(http, pairs, to, perMessage, ciphertext, duration, maxMessages, recordLatency: true);
+        relayCpu = ProcessStats.CpuSeconds(relayPid) - relayCpu;
+        postgresCpu = ProcessStats.CpuSeconds(postgresPid, withDescendants: true) - postgresCpu;
         var after = await AcceptedAsync(mockClient);
 
         var seconds = result.Elapsed.TotalSeconds;
@@ -76,6 +82,12 @@ internal static class E2eBenchmark
         Console.WriteLine(string.Create(invariant, $"sent {result.Ok} messages in {seconds:F2} s: {result.Ok / seconds:F0} messages/s; {result.Failed} failed requests, {result.Undelivered} deliveries not sent"));
         Console.WriteLine(string.Create(invariant, $"mock APNs accepted {after - before} notifications: {(after - before) / seconds:F0} deliveries/s"));
         Console.WriteLine(string.Create(invariant, $"latency ms: p50 {Percentile(0.50):F2}  p90 {Percentile(0.90):F2}  p99 {Percentile(0.99):F2}  max {(latencies.Length == 0 ? 0 : latencies[^1]):F2}"));
+        if (relayPid != 0 && result.Ok > 0)
+        {
+            Console.WriteLine(string.Create(invariant,
+                $"CPU per message: relay {relayCpu * 1e6 / result.Ok:F0} µs ({relayCpu / seconds:F2} cores), PostgreSQL {postgresCpu * 1e6 / result.Ok:F0} µs ({postgresCpu / seconds:F2} cores); relay RSS {ProcessStats.MemoryKib(relayPid) / 1024} MiB"));
+        }
+
         Console.WriteLine(string.Create(invariant,
             $"RESULT mode=e2e messages_per_s={result.Ok / seconds:F0} deliveries_per_s={(after - before) / seconds:F0} p50_ms={Percentile(0.50):F2} p99_ms={Percentile(0.99):F2} failed={result.Failed + result.Undelivered}"));
         return result.Failed == 0 && result.Undelivered == 0 ? 0 : 1;
@@ -119,6 +131,7 @@ internal static class E2eBenchmark
                     }
 
                     Interlocked.Increment(ref run.Ok);
+                    run.Count(clock.Elapsed);
                     if (recordLatency)
                     {
                         latencies.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
@@ -163,5 +176,19 @@ internal static class E2eBenchmark
         public long Undelivered;
         public TimeSpan Elapsed;
         public List<double> Latencies { get; } = [];
+        private readonly long[] _perSecond = new long[3_600];
+
+        /// <summary>One answered message, in the second of the run it was answered.</summary>
+        public void Count(TimeSpan at)
+        {
+            var second = (int)at.TotalSeconds;
+            if (second < _perSecond.Length)
+            {
+                Interlocked.Increment(ref _perSecond[second]);
+            }
+        }
+
+        /// <summary>Answered messages in each whole second of the run.</summary>
+        public IEnumerable<long> PerSecond() => _perSecond.Take((int)Elapsed.TotalSeconds);
     }
 }

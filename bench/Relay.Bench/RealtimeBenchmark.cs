@@ -43,7 +43,7 @@ internal static class RealtimeBenchmark
             $"Relay realtime benchmark: {relay}, {idle} idle connections, {active} active recipients that acknowledge, {rate} messages/s for {duration.TotalSeconds:F0} s"));
 
         // Idle devices: perAccount devices on each account, each connected and doing nothing.
-        var rssBefore = Rss(relayPid);
+        var rssBefore = ProcessStats.MemoryKib(relayPid);
         var setup = Stopwatch.StartNew();
         var idleAccounts = (idle + perAccount - 1) / perAccount;
         var idleConnections = new ConcurrentBag<HubConnection>();
@@ -59,7 +59,7 @@ internal static class RealtimeBenchmark
             }
         });
         await Task.Delay(TimeSpan.FromSeconds(3));
-        var rssIdle = Rss(relayPid);
+        var rssIdle = ProcessStats.MemoryKib(relayPid);
         Console.WriteLine(string.Create(invariant, $"idle: {idleConnections.Count} connections open in {setup.Elapsed.TotalSeconds:F1} s"));
 
         // Active recipients: one device each, connected, acknowledging what arrives and timing it.
@@ -145,7 +145,7 @@ internal static class RealtimeBenchmark
         var seconds = clock.Elapsed.TotalSeconds;
         await Task.Delay(TimeSpan.FromSeconds(2));
         var pushes = await AcceptedAsync(mockClient) - acceptedBefore;
-        var rssEnd = Rss(relayPid);
+        var rssEnd = ProcessStats.MemoryKib(relayPid);
 
         double Percentile(double[] sorted, double p) => sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
         var arrival = latencies.Order().ToArray();
@@ -176,18 +176,6 @@ internal static class RealtimeBenchmark
             options.SkipNegotiation = true;
         })
         .Build();
-
-    /// <summary>The relay's resident memory in KiB, or 0 without its pid.</summary>
-    private static long Rss(int pid)
-    {
-        if (pid == 0)
-        {
-            return 0;
-        }
-
-        var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
-        return line is null ? 0 : long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
-    }
 
     private static async Task<long> AcceptedAsync(HttpClient mock)
     {

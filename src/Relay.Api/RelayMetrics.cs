@@ -15,6 +15,7 @@ public sealed class RelayMetrics
     private readonly Counter<long> _held;
     private readonly Counter<long> _takenOver;
     private readonly Counter<long> _inboxDropped;
+    private readonly Histogram<int> _batch;
     private long _due;
     private double _oldestDueSeconds;
 
@@ -29,6 +30,9 @@ public sealed class RelayMetrics
         _held = meter.CreateCounter<long>("relay.delivery.attempts.held", "{attempt}", "Attempts held back while APNs was failing.");
         _takenOver = meter.CreateCounter<long>("relay.delivery.leases.taken_over", "{delivery}", "Deliveries taken over after another instance's lease ran out.");
         _inboxDropped = meter.CreateCounter<long>("relay.inbox.dropped", "{message}", "Messages dropped from full inboxes, oldest first.");
+        _batch = meter.CreateHistogram<int>("relay.db.batch.size", "{item}",
+            "Items one batched PostgreSQL statement served, by stage: recipient lookups (accounts), message commits (messages) and result writes (deliveries).",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048] });
         meter.CreateObservableGauge("relay.delivery.due", () => Volatile.Read(ref _due), "{delivery}", "Deliveries due and waiting for an attempt.");
         meter.CreateObservableGauge("relay.delivery.oldest_due_age", () => Volatile.Read(ref _oldestDueSeconds), "s", "How long the oldest due delivery has waited.");
     }
@@ -44,6 +48,9 @@ public sealed class RelayMetrics
         _attempts.Add(1, new KeyValuePair<string, object?>("status", status.ToText()), new KeyValuePair<string, object?>("reason", reason ?? "none"));
 
     public void AttemptHeld() => _held.Add(1);
+
+    /// <summary>One batched statement of <paramref name="stage"/> (<c>lookup</c>, <c>intake</c>, <c>write</c>) served <paramref name="items"/>.</summary>
+    public void Batch(string stage, int items) => _batch.Record(items, new KeyValuePair<string, object?>("stage", stage));
 
     public void LeasesTakenOver(int count) => _takenOver.Add(count);
 

@@ -98,30 +98,37 @@ public static class InboxStore
     }
 
     /// <summary>
-    /// Keeps every inbox within <paramref name="maxPerDevice"/>: the oldest beyond it leave the inbox (their APNs
-    /// deliveries go on, so one still <c>retrying</c> keeps its own ciphertext; a <c>sent</c> one loses it). Returns
-    /// how many were dropped.
+    /// Keeps the inboxes of <paramref name="deviceIds"/> within <paramref name="maxPerDevice"/>: the oldest beyond it
+    /// leave the inbox (their APNs deliveries go on, so one still <c>retrying</c> keeps its own ciphertext; a
+    /// <c>sent</c> one loses it). Only the devices named are read, each through its inbox index, so the cost follows the
+    /// devices that received messages, not the size of every inbox. Returns how many were dropped.
     /// </summary>
-    public static async Task<int> TrimInboxesAsync(this RelayDbContext db, int maxPerDevice, CancellationToken cancellationToken = default)
+    public static async Task<int> TrimInboxesAsync(
+        this RelayDbContext db, IReadOnlyCollection<Guid> deviceIds, int maxPerDevice, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(db);
+        ArgumentNullException.ThrowIfNull(deviceIds);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxPerDevice, 1);
+        if (deviceIds.Count == 0)
+        {
+            return 0;
+        }
+
         const string sql = """
             WITH over AS (
-                SELECT device_id FROM deliveries
-                WHERE in_inbox AND status IN ('retrying', 'sent')
-                GROUP BY device_id HAVING count(*) > @cap
-                LIMIT 1000),
-            ranked AS (
-                SELECT d.id, row_number() OVER (PARTITION BY d.device_id ORDER BY d.message_id DESC) AS n
-                FROM deliveries d JOIN over o ON o.device_id = d.device_id
-                WHERE d.in_inbox AND d.status IN ('retrying', 'sent'))
+                SELECT x.id FROM unnest(@devices) AS v(device_id)
+                CROSS JOIN LATERAL (
+                    SELECT d.id FROM deliveries d
+                    WHERE d.device_id = v.device_id AND d.in_inbox AND d.status IN ('retrying', 'sent')
+                    ORDER BY d.message_id DESC
+                    OFFSET @cap) x)
             UPDATE deliveries d SET in_inbox = false, ciphertext = CASE WHEN d.status = 'sent' THEN NULL ELSE d.ciphertext END
-            FROM ranked r WHERE r.id = d.id AND r.n > @cap
+            FROM over o WHERE d.id = o.id
             """;
         return await DeliveryStore.WithConnectionAsync(db, async connection =>
         {
             await using var command = new NpgsqlCommand(sql, connection);
+            command.Parameters.Add(new NpgsqlParameter<Guid[]>("devices", [.. deviceIds]));
             command.Parameters.Add(new NpgsqlParameter<int>("cap", maxPerDevice));
             return await command.ExecuteNonQueryAsync(cancellationToken);
         }, cancellationToken);

@@ -1,6 +1,6 @@
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
-using Relay.Api.Realtime;
+using Relay.Api.Inbox;
 using Relay.Data;
 
 namespace Relay.Api.Deliveries;
@@ -17,7 +17,7 @@ public sealed partial class DeliveryDispatcher(
     DeliveryWriter writer,
     RelayInstance instance,
     IOptions<DeliveryOptions> options,
-    IOptions<InboxOptions> inbox,
+    InboxCap inboxes,
     RelayMetrics metrics,
     TimeProvider time,
     ILogger<DeliveryDispatcher> logger) : BackgroundService
@@ -135,7 +135,7 @@ public sealed partial class DeliveryDispatcher(
             await using var db = await contexts.CreateDbContextAsync(cancellationToken);
             var backlog = await db.DueBacklogAsync(now, cancellationToken);
             metrics.Backlog(backlog.Count, backlog.Oldest is { } oldest ? now - oldest : TimeSpan.Zero);
-            metrics.InboxDropped(await db.TrimInboxesAsync(inbox.Value.MaxPerDevice, cancellationToken));
+            await inboxes.TrimAsync(db, cancellationToken);
         }
 
         if (now - _lastPrune >= PruneInterval)

@@ -41,6 +41,7 @@ public static class DeliveryServices
         services.AddSingleton<MessageSender>();
         services.AddSingleton<RecipientLookup>();
         services.AddSingleton<MessageIntake>();
+        services.AddSingleton<Inbox.InboxCap>();
         services.AddSingleton<DeliveryWriter>();
         services.AddSingleton<DeliverySuccesses>();
         services.AddSingleton<DeliveryDispatcher>();

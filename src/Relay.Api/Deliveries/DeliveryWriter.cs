@@ -11,7 +11,7 @@ namespace Relay.Api.Deliveries;
 /// Pending results are written when the relay stops.
 /// </summary>
 public sealed partial class DeliveryWriter(
-    IDbContextFactory<RelayDbContext> contexts, RelayInstance instance, TimeProvider time, ILogger<DeliveryWriter> logger) : BackgroundService
+    IDbContextFactory<RelayDbContext> contexts, RelayInstance instance, RelayMetrics metrics, TimeProvider time, ILogger<DeliveryWriter> logger) : BackgroundService
 {
     private const int MaxBatch = 2_000;
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(5);
@@ -62,6 +62,7 @@ public sealed partial class DeliveryWriter(
                 batch.Add(pending);
             }
 
+            metrics.Batch("write", batch.Count);
             try
             {
                 await using var db = await contexts.CreateDbContextAsync();

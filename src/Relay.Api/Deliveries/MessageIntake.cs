@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.EntityFrameworkCore;
 using Npgsql;
+using Relay.Api.Inbox;
 using Relay.Data;
 
 namespace Relay.Api.Deliveries;
@@ -10,7 +11,7 @@ namespace Relay.Api.Deliveries;
 /// written together by the next one, so under load PostgreSQL sees one statement for many messages and durability
 /// costs a round trip, not a statement per message.
 /// </summary>
-public sealed class MessageIntake(IDbContextFactory<RelayDbContext> contexts) : BackgroundService
+public sealed class MessageIntake(IDbContextFactory<RelayDbContext> contexts, InboxCap inboxes, RelayMetrics metrics) : BackgroundService
 {
     private const int Workers = 2;
     private const int MaxMessagesPerCommit = 512;
@@ -60,12 +61,24 @@ public sealed class MessageIntake(IDbContextFactory<RelayDbContext> contexts) : 
     private async Task CommitAsync(List<Pending> batch)
     {
         var messages = batch.ConvertAll(p => p.Message);
+        metrics.Batch("intake", messages.Count);
         for (var attempt = 1; ; attempt++)
         {
             try
             {
                 await using var db = await contexts.CreateDbContextAsync();
                 var accepted = await db.AcceptAsync(messages);
+                foreach (var message in messages)
+                {
+                    foreach (var delivery in message.Deliveries)
+                    {
+                        if (accepted.Deliveries.Contains(delivery.Id))
+                        {
+                            inboxes.Grew(delivery.DeviceId);
+                        }
+                    }
+                }
+
                 foreach (var pending in batch)
                 {
                     pending.Committed.TrySetResult(accepted);

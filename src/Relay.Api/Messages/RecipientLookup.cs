@@ -10,7 +10,7 @@ namespace Relay.Api.Messages;
 /// together by one query, so under load PostgreSQL sees one statement for many messages instead of one each; each
 /// query still starts after the messages it answers arrived, so none reads older data than a lookup of its own would.
 /// </summary>
-public sealed class RecipientLookup(IServiceScopeFactory scopes) : BackgroundService
+public sealed class RecipientLookup(IServiceScopeFactory scopes, RelayMetrics metrics) : BackgroundService
 {
     // A few queries in flight keep latency low when idle; the batches grow on their own when busy.
     private const int Workers = 4;
@@ -72,6 +72,7 @@ public sealed class RecipientLookup(IServiceScopeFactory scopes) : BackgroundSer
         try
         {
             var ids = batch.SelectMany(l => l.AccountIds).Distinct().ToArray();
+            metrics.Batch("lookup", ids.Length);
             var found = new Dictionary<Guid, Recipient>(ids.Length);
             await using (var scope = scopes.CreateAsyncScope())
             {
