@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The whole relay under load: real PostgreSQL (a fresh database in the scripts/pg.sh cluster), the standalone mock
 # APNs, the relay (Release) on 127.0.0.1, and Relay.Bench's e2e mode posting single-recipient messages from many
-# concurrent clients for a bounded time. Then the client-only benchmark against the same mock, for comparison.
+# concurrent clients for a bounded time. Then the client-only benchmark and a bare @parse/node-apn client
+# (bench/node-apn) against the same mock, for comparison: the last line is the relay's rate over node-apn's.
 # Prints messages/s, deliveries/s at the mock, p50/p99 and the relay's peak memory, and writes bench/RESULTS-e2e.md.
 #
 #   bench/e2e.sh                       64 clients for 20 s after 30 s of warm-up
 #   CLIENTS=128 DURATION=30s WARMUP=30s bench/e2e.sh
 #   RECIPIENTS=64 DEVICES=2 bench/e2e.sh   fan-out: every message to the same 64 recipients with 2 devices each
+#   SEED_ACCOUNTS=1000000 bench/e2e.sh   the same load with a million other accounts (two devices each) in PostgreSQL
 #   MODE=faults bench/e2e.sh           the relay through a 10 s APNs outage (503 on every push): lost, duplicated
 #   MODE=realtime IDLE=10000 bench/e2e.sh   the hub: idle connections, POST -> Message latency, no pushes, RSS
 #   RELAY_DLL=... RESULTS=... bench/e2e.sh   another build of the relay, results elsewhere (bench/durable.sh)
@@ -97,6 +99,24 @@ for attempt in $(seq 150); do
     sleep 0.2
 done
 
+# Data size: SEED_ACCOUNTS=1000000 fills the database with that many other accounts, each with SEED_DEVICES (2)
+# active devices, before the load starts (the relay has migrated it by now), so lookups and writes run against
+# tables and indexes of that size.
+if [[ -n "${SEED_ACCOUNTS:-}" ]]; then
+    echo "== seeding $SEED_ACCOUNTS accounts with ${SEED_DEVICES:-2} devices each"
+    seeded=$(date +%s)
+    psql "postgresql://relay@127.0.0.1:$PG_PORT/$DATABASE" -q -v ON_ERROR_STOP=1 \
+        -v accounts="$SEED_ACCOUNTS" -v devices="${SEED_DEVICES:-2}" -v topic="$TOPIC" <<'SQL'
+INSERT INTO accounts (id, identity_key, created_at, delivery_key_required)
+SELECT gen_random_uuid(), sha256(convert_to('seed-' || g, 'UTF8')), now(), false FROM generate_series(1, :accounts) g;
+INSERT INTO devices (id, account_id, token, topic, environment, registered_at)
+SELECT gen_random_uuid(), a.id, encode(sha256(convert_to(a.id::text || '-' || k, 'UTF8')), 'hex'), :'topic', 'sandbox', now()
+FROM accounts a CROSS JOIN generate_series(1, :devices) k;
+VACUUM ANALYZE accounts;
+VACUUM ANALYZE devices;
+SQL
+    echo "seeded in $(( $(date +%s) - seeded )) s: $(psql "postgresql://relay@127.0.0.1:$PG_PORT/$DATABASE" -Atc "SELECT (SELECT count(*) FROM accounts) || ' accounts, ' || (SELECT count(*) FROM devices) || ' devices'")"
+fi
 if [[ $MODE == realtime ]]; then
     echo "== realtime: ${IDLE:-10000} idle connections, 64 acknowledging recipients"
     REALTIME_COMMAND="dotnet $BENCH_DLL realtime --relay $RELAY --mock $MOCK --topic $TOPIC --idle ${IDLE:-10000} --active 64 --rate ${RATE:-500} --duration $DURATION --relay-pid $RELAY_PID"
@@ -152,6 +172,19 @@ $CLIENT_COMMAND | tee "$WORK/client.txt"
 else
     : >"$WORK/client.txt"
 fi
+# The peer the relay is measured against: a bare @parse/node-apn client (bench/node-apn, pinned by its lock file)
+# pushing to the same mock, right after, on the same machine.
+NODE_COMMAND=""
+if [[ -z "$SKIP_CLIENT" ]] && command -v node >/dev/null && command -v npm >/dev/null; then
+    echo "== bare node-apn client, same mock"
+    if [[ ! -d bench/node-apn/node_modules/@parse/node-apn ]]; then
+        (cd bench/node-apn && npm ci --no-audit --no-fund --silent)
+    fi
+    NODE_COMMAND="node bench/node-apn/bench.js --endpoint $MOCK --ca $CERTS/ca.pem --key $CERTS/apns-key.p8 --team-id $TEAM_ID --key-id $KEY_ID --topic $TOPIC --warmup 10 --duration 20 --concurrency 512"
+    $NODE_COMMAND | tee "$WORK/node-apn.txt"
+else
+    : >"$WORK/node-apn.txt"
+fi
 
 value() { sed -n "s/^RESULT .* $1=\([0-9.]*\).*/\1/p" "$2"; }
 MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
@@ -169,6 +202,11 @@ MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
     echo "| failed requests or deliveries | $(value failed "$WORK/e2e.txt") |"
     echo "| relay peak memory (VmHWM) | $PEAK_MIB MiB |"
     echo "| client-only ApnsClient, same mock | $(value rate "$WORK/client.txt") notifications/s |"
+    NODE_RATE=$(value notifications_per_s "$WORK/node-apn.txt")
+    if [[ -n "$NODE_RATE" ]]; then
+        echo "| bare @parse/node-apn client, same mock | $NODE_RATE notifications/s |"
+        echo "| relay deliveries/s ÷ node-apn | $(awk -v r="$(value deliveries_per_s "$WORK/e2e.txt")" -v n="$NODE_RATE" 'BEGIN { printf "%.2f", r / n }') |"
+    fi
     echo
     echo "Commands:"
     echo
@@ -176,6 +214,7 @@ MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
     echo "bench/e2e.sh   # CLIENTS=$CLIENTS DURATION=$DURATION WARMUP=$WARMUP RELAY_DLL=$RELAY_DLL"
     echo "$E2E_COMMAND"
     echo "$CLIENT_COMMAND"
+    echo "$NODE_COMMAND"
     echo '```'
     echo
     echo "End-to-end output:"
@@ -184,4 +223,7 @@ MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
     cat "$WORK/e2e.txt"
     echo '```'
 } >"$RESULTS"
+if [[ -s "$WORK/node-apn.txt" ]]; then
+    echo "relay ÷ bare node-apn: $(awk -v r="$(value deliveries_per_s "$WORK/e2e.txt")" -v n="$(value notifications_per_s "$WORK/node-apn.txt")" 'BEGIN { printf "%.2f", r / n }')"
+fi
 echo "== wrote $RESULTS"
