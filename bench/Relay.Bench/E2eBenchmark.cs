@@ -71,7 +71,11 @@ internal static class E2eBenchmark
 
         var before = await AcceptedAsync(mockClient);
         var (relayCpu, postgresCpu) = (ProcessStats.CpuSeconds(relayPid), ProcessStats.CpuSeconds(postgresPid, withDescendants: true));
+        using var sampling = new CancellationTokenSource();
+        var memory = SampleMemoryAsync(relayPid, sampling.Token);
         var result = await RunAsync(http, pairs, to, perMessage, ciphertext, duration, maxMessages, recordLatency: true);
+        await sampling.CancelAsync();
+        var rss = await memory;
         relayCpu = ProcessStats.CpuSeconds(relayPid) - relayCpu;
         postgresCpu = ProcessStats.CpuSeconds(postgresPid, withDescendants: true) - postgresCpu;
         var after = await AcceptedAsync(mockClient);
@@ -85,7 +89,8 @@ internal static class E2eBenchmark
         if (relayPid != 0 && result.Ok > 0)
         {
             Console.WriteLine(string.Create(invariant,
-                $"CPU per message: relay {relayCpu * 1e6 / result.Ok:F0} µs ({relayCpu / seconds:F2} cores), PostgreSQL {postgresCpu * 1e6 / result.Ok:F0} µs ({postgresCpu / seconds:F2} cores); relay RSS {ProcessStats.MemoryKib(relayPid) / 1024} MiB"));
+                $"CPU per message: relay {relayCpu * 1e6 / result.Ok:F0} µs ({relayCpu / seconds:F2} cores), PostgreSQL {postgresCpu * 1e6 / result.Ok:F0} µs ({postgresCpu / seconds:F2} cores); relay RSS {ProcessStats.MemoryKib(relayPid) / 1024} MiB, of it anonymous {ProcessStats.MemoryKib(relayPid, anonymous: true) / 1024} MiB"));
+            Console.WriteLine("relay RSS MiB every 10 s of the measured run: " + string.Join(' ', rss));
         }
 
         Console.WriteLine(string.Create(invariant,
@@ -150,6 +155,30 @@ internal static class E2eBenchmark
         }))).ConfigureAwait(false);
         run.Elapsed = clock.Elapsed;
         return run;
+    }
+
+    /// <summary>The relay's RSS in MiB every 10 s until cancelled: whether memory stays flat under sustained load.</summary>
+    private static async Task<List<long>> SampleMemoryAsync(int pid, CancellationToken cancellationToken)
+    {
+        var samples = new List<long>();
+        if (pid == 0)
+        {
+            return samples;
+        }
+
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(10));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                samples.Add(ProcessStats.MemoryKib(pid) / 1024);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        return samples;
     }
 
     private static int CountSent(string answer)

@@ -24,23 +24,32 @@ internal static class ProcessStats
         {
             if (Stat(p) is { } fields)
             {
-                // Fields after the command: state is [0], utime [11], stime [12].
+                // Fields after the command: state is [0], utime [11], stime [12]; cutime [13] and cstime [14] hold the
+                // children that have ended (PostgreSQL backends closed during the run), which the root counts.
                 ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+                if (withDescendants && p == pid)
+                {
+                    ticks += long.Parse(fields[13], CultureInfo.InvariantCulture) + long.Parse(fields[14], CultureInfo.InvariantCulture);
+                }
             }
         }
 
         return ticks / TicksPerSecond;
     }
 
-    /// <summary>Resident memory of <paramref name="pid"/> in KiB (<c>VmRSS</c>), or its peak (<c>VmHWM</c>); 0 without a pid.</summary>
-    public static long MemoryKib(int pid, bool peak = false)
+    /// <summary>
+    /// Resident memory of <paramref name="pid"/> in KiB: all of it (<c>VmRSS</c>, which counts the mapped framework
+    /// files other .NET processes share too), its peak (<c>VmHWM</c>), or only its own anonymous memory
+    /// (<c>RssAnon</c>: heaps, JIT code, stacks); 0 without a pid.
+    /// </summary>
+    public static long MemoryKib(int pid, bool peak = false, bool anonymous = false)
     {
         if (pid == 0)
         {
             return 0;
         }
 
-        var key = peak ? "VmHWM:" : "VmRSS:";
+        var key = anonymous ? "RssAnon:" : peak ? "VmHWM:" : "VmRSS:";
         try
         {
             var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith(key, StringComparison.Ordinal));
