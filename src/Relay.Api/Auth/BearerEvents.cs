@@ -7,10 +7,6 @@ using Microsoft.Net.Http.Headers;
 namespace Relay.Api.Auth;
 
 /// <summary>
-/// What the JWT bearer handler does beyond checking the token: the account must still exist, and every 401 is a
-/// problem that says which case it is (missing, malformed, expired, not signed by this relay, account gone).
-/// </summary>
-/// <summary>
 /// Marks an endpoint that checks itself, in the same database round trip as its own work, that the bearer's account
 /// still exists (and answers 401 Account gone when it does not), so the bearer check skips its own lookup.
 /// </summary>
@@ -19,6 +15,10 @@ internal sealed class AccountCheckedByEndpoint
     public static AccountCheckedByEndpoint Instance { get; } = new();
 }
 
+/// <summary>
+/// What the JWT bearer handler does beyond checking the token: the account must still exist, and every 401 is a
+/// problem that says which case it is (missing, malformed, expired, not signed by this relay, account gone).
+/// </summary>
 internal static class BearerEvents
 {
     /// <summary>The <c>WWW-Authenticate</c> value of a 401 for a token the relay cannot accept (RFC 6750 §3.1).</summary>

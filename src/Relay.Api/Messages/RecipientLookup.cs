@@ -31,8 +31,9 @@ public sealed class RecipientLookup(IServiceScopeFactory scopes, RelayMetrics me
     }
 
     /// <summary>
-    /// Whether <paramref name="accountId"/> exists now: the bearer check of every authenticated request, answered in
-    /// the same batches as the recipients, so it costs PostgreSQL a share of a statement rather than one of its own.
+    /// Whether <paramref name="accountId"/> exists now: the bearer check of every authenticated request but a send
+    /// (which looks its sender up with its recipients), answered in the same batches as the recipients, so it costs
+    /// PostgreSQL a share of a statement rather than one of its own.
     /// </summary>
     public async Task<bool> ExistsAsync(Guid accountId, CancellationToken cancellationToken) =>
         (await FindAsync([accountId], cancellationToken)).ContainsKey(accountId);

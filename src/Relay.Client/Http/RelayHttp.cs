@@ -359,10 +359,11 @@ internal sealed class RelayHttp : IDisposable
         // The same Idempotency-Key while the first request is still being accepted: wait and ask again.
         || (response.StatusCode == HttpStatusCode.Conflict && response.Headers.RetryAfter is not null);
 
-    private const double TimerTickMilliseconds = 16;
-
     private static bool IsLostAnswer(Exception e, CancellationToken cancellationToken) =>
         e is HttpRequestException || (e is TaskCanceledException && !cancellationToken.IsCancellationRequested);
+
+    /// <summary>How early a timer may fire: one tick of the coarsest clocks.</summary>
+    private const double TimerTickMilliseconds = 16;
 
     /// <summary>
     /// Waits before attempt <paramref name="attempt"/> + 1: the relay's <c>Retry-After</c> plus up to one initial
@@ -374,8 +375,7 @@ internal sealed class RelayHttp : IDisposable
         double milliseconds;
         if (retryAfter is { } asked)
         {
-            // A timer may fire up to one tick early (16 ms on the coarsest clocks), so "no sooner than Retry-After"
-            // needs that tick on top.
+            // "No sooner than Retry-After" needs one timer tick on top: a timer may fire that early.
             milliseconds = asked.TotalMilliseconds + TimerTickMilliseconds + initial * Random.Shared.NextDouble();
         }
         else
