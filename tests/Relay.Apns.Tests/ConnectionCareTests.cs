@@ -74,12 +74,14 @@ public sealed class ConnectionCareTests(MockApnsFixture apns, ITestOutputHelper 
             $"{failures.Count(f => f == ApnsFailure.Timeout)} timeouts; {opened.Count} connections opened, " +
             $"gaps {string.Join(", ", gaps.Select(g => $"{g.TotalSeconds:F2} s"))}; {mock.Counters.ConnectionsReset} resets.");
 
-        // Connections at about 0, 1, 3 and 7 s: each wait doubles; none is skipped, none is early.
+        // Connections at about 0, 1, 3 and 7 s: each wait doubles; none is skipped, none is early. A reconnect waits
+        // for the next send (every 0.1 s) and a TLS handshake, which on a machine busy with the other test projects
+        // took up to 0.7 s more: 0.9 s of slack still keeps each wait apart from the next one's.
         Assert.Equal(4, opened.Count);
         double[] backoff = [1, 2, 4];
         for (var i = 0; i < backoff.Length; i++)
         {
-            Assert.InRange(gaps[i].TotalSeconds, backoff[i] - 0.05, backoff[i] + 0.6);
+            Assert.InRange(gaps[i].TotalSeconds, backoff[i] - 0.05, backoff[i] + 0.9);
         }
     }
 
