@@ -2,9 +2,14 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Security.Cryptography;
 using System.Text.Json;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
 using Relay.Api.Tests.Delivery;
+using Relay.Api.Tests.Privacy;
 using Relay.MockApns;
 using Xunit.Abstractions;
 
@@ -319,6 +324,110 @@ public sealed class RealtimeTests(RealtimeRelayFactory relay, ITestOutputHelper 
         var again = await anonymous.PostAsJsonAsync("/v1/accounts", new { identityKey = Convert.ToBase64String(identityKey) });
         Assert.Equal(HttpStatusCode.Created, again.StatusCode);
         Assert.NotEqual(account.AccountId, (await again.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("accountId").GetGuid());
+    }
+
+    [Fact]
+    public async Task AfterItsAccountIsDeletedATokenIsRefused401ProblemByEveryAuthenticatedRouteAndTheHub()
+    {
+        var other = await relay.CreateAccountAsync();
+        var account = await relay.CreateAccountAsync();
+        var (phone, _) = await account.RegisterDeviceAsync();
+        var (_, sent) = await account.PostMessageAsync(new { to = new[] { other.AccountId }, ciphertext = Ciphertext });
+        var messageId = sent.GetProperty("messageId").GetGuid();
+        Assert.Equal(HttpStatusCode.OK, (await account.Client.GetAsync("/v1/accounts/me/delivery")).StatusCode);
+
+        // Each route asked as its caller would ask it had the account stayed, so only the account can be refused. Route
+        // is the endpoint's method and pattern ("*" for the hub's, which take any method): a new route that requires
+        // authorization fails this test until it has a case here.
+        (string Route, HttpMethod Method, string Path, object? Body)[] cases =
+        [
+            ("GET /v1/accounts/me/delivery", HttpMethod.Get, "/v1/accounts/me/delivery", null),
+            ("PUT /v1/accounts/me/delivery", HttpMethod.Put, "/v1/accounts/me/delivery", new { key = DeliveryKeyCalls.NewKey(), required = true }),
+            ("DELETE /v1/accounts/me/delivery", HttpMethod.Delete, "/v1/accounts/me/delivery", null),
+            ("DELETE /v1/accounts/me", HttpMethod.Delete, "/v1/accounts/me", null),
+            ("POST /v1/devices", HttpMethod.Post, "/v1/devices",
+                new { token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)), topic = RelayFactory.ChatTopic, environment = "production" }),
+            ("GET /v1/devices", HttpMethod.Get, "/v1/devices", null),
+            ("DELETE /v1/devices/{deviceId:guid}", HttpMethod.Delete, $"/v1/devices/{phone}", null),
+            ("PUT /v1/devices/{deviceId:guid}/key", HttpMethod.Put, $"/v1/devices/{phone}/key",
+                new { publicKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), signature = Convert.ToBase64String(RandomNumberGenerator.GetBytes(64)) }),
+            ("GET /v1/accounts/{accountId:guid}/devices", HttpMethod.Get, $"/v1/accounts/{other.AccountId}/devices", null),
+            ("POST /v1/messages", HttpMethod.Post, "/v1/messages", new { to = new[] { other.AccountId }, ciphertext = Ciphertext }),
+            ("GET /v1/messages/{messageId:guid}", HttpMethod.Get, $"/v1/messages/{messageId}", null),
+            ("GET /v1/inbox", HttpMethod.Get, $"/v1/inbox?deviceId={phone}", null),
+            ("POST /v1/inbox/acks", HttpMethod.Post, "/v1/inbox/acks", new { deviceId = phone, messageIds = new[] { messageId } }),
+            ("* /v1/realtime/negotiate", HttpMethod.Post, $"/v1/realtime/negotiate?negotiateVersion=1&deviceId={phone}", null),
+            // What a client that skips negotiation asks first.
+            ("* /v1/realtime", HttpMethod.Get, $"/v1/realtime?deviceId={phone}", null),
+        ];
+        var authorized = relay.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.Metadata.GetMetadata<IAuthorizeData>() is not null)
+            .SelectMany(e => (e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? ["*"]).Select(m => $"{m} {e.RoutePattern.RawText!.TrimEnd('/')}"));
+        Assert.Equal(authorized.Distinct().Order(), cases.Select(c => c.Route).Distinct().Order());
+
+        using var deleted = await account.Client.DeleteAsync("/v1/accounts/me");
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+
+        var answers = new List<string>();
+        foreach (var (route, method, path, body) in cases)
+        {
+            using var request = new HttpRequestMessage(method, path) { Content = body is null ? null : JsonContent.Create(body) };
+            using var response = await account.Client.SendAsync(request);
+            var mediaType = response.Content.Headers.ContentType?.MediaType;
+            var title = mediaType == "application/problem+json"
+                ? (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("title").GetString()
+                : null;
+            answers.Add($"{route}: {(int)response.StatusCode} {mediaType} {title}");
+        }
+
+        Assert.Equal(cases.Select(c => $"{c.Route}: 401 application/problem+json Account gone"), answers);
+    }
+
+    [Fact]
+    public async Task ASealedSendGivesNoOneADeliveryUpdateWhileAPlainSendGivesItsSenderOne()
+    {
+        var sender = await relay.CreateAccountAsync();
+        var (senderDevice, _) = await sender.RegisterDeviceAsync();
+        var recipient = await relay.CreateAccountAsync();
+        var (deviceId, _) = await recipient.RegisterDeviceAsync();
+        var key = await recipient.SetDeliveryKeyAsync(required: false);
+        await using var watcher = await relay.ConnectAsync(sender, senderDevice);
+        await using var device = await relay.ConnectAsync(recipient, deviceId);
+
+        // The device acks only after both answers said "sent": its acks are changes no answer reported, which is
+        // what updates are for.
+        var (sealedStatus, sealedAnswer, sealedResponse) = await relay.PostSealedAsync(new
+        {
+            to = new[] { new { accountId = recipient.AccountId, deliveryKey = key } },
+            ciphertext = Ciphertext,
+        });
+        sealedResponse.Dispose();
+        var (plainStatus, plainAnswer) = await sender.PostMessageAsync(new { to = new[] { recipient.AccountId }, ciphertext = Ciphertext });
+        Assert.Equal([HttpStatusCode.OK, HttpStatusCode.OK], [sealedStatus, plainStatus]);
+        Assert.Equal(["sent", "sent"], new[] { sealedAnswer, plainAnswer }.Select(a => a.GetProperty("deliveries")[0].GetProperty("status").GetString()));
+        var sealedId = sealedAnswer.GetProperty("messageId").GetGuid();
+        var plainId = plainAnswer.GetProperty("messageId").GetGuid();
+        await device.WaitForMessagesAsync(2, TimeSpan.FromSeconds(5));
+        Assert.Equal([sealedId, plainId], device.MessageIds.Distinct());
+
+        var sinceAcks = Stopwatch.StartNew();
+        Assert.Equal(1, await device.AckAsync(sealedId));
+        Assert.Equal(1, await device.AckAsync(plainId));
+
+        var control = await watcher.WaitForUpdateAsync(
+            u => u.GetProperty("messageId").GetGuid() == plainId && u.GetProperty("status").GetString() == "delivered", TimeSpan.FromSeconds(5));
+        Assert.NotNull(control);
+        // An update follows its ack within milliseconds; 1.5 s leaves room for a loaded machine.
+        var rest = TimeSpan.FromSeconds(1.5) - sinceAcks.Elapsed;
+        if (rest > TimeSpan.Zero)
+        {
+            await Task.Delay(rest);
+        }
+
+        Assert.DoesNotContain(watcher.Updates, u => u.GetProperty("messageId").GetGuid() == sealedId);
+        Assert.Empty(device.Updates);
+        // The ack did change the sealed delivery: there was something an update could have told.
+        Assert.Equal("delivered", Assert.Single((await relay.Database.QueryDeliveriesAsync([sealedId])).Values).Status);
     }
 
     [Fact]

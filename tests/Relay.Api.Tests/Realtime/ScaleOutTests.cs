@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.SignalR.Client;
@@ -127,6 +128,39 @@ public sealed class ScaleOutTests(ScaleOutRelays relays, ITestOutputHelper outpu
         await using var newerOnA = await ConnectAsync(relays.A.Address, account, twice);
         await olderOnB.ClosedAt.Task.WaitAsync(TimeSpan.FromSeconds(5));
         Assert.Equal(HubConnectionState.Connected, newerOnA.Connection.State);
+    }
+
+    [Fact]
+    public async Task DeletingAnAccountOnAMakesBRefuseItsTokenAtOnceAndClosesItsConnectionOnB()
+    {
+        var other = await relays.CreateAccountAsync();
+        var account = await relays.CreateAccountAsync();
+        var (deviceId, _) = await account.RegisterDeviceAsync();
+        using var onB = new HttpClient { BaseAddress = relays.B.Address };
+        onB.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", account.Client.DefaultRequestHeaders.Authorization!.Parameter);
+        await using var connected = await ConnectAsync(relays.B.Address, account, deviceId);
+        // B has accepted the token before: nothing it remembers of it may outlive the account.
+        Assert.Equal(HttpStatusCode.OK, (await onB.GetAsync("/v1/devices")).StatusCode);
+
+        using var deleted = await account.Client.DeleteAsync("/v1/accounts/me");
+        Assert.Equal(HttpStatusCode.NoContent, deleted.StatusCode);
+
+        foreach (var request in new[]
+        {
+            new HttpRequestMessage(HttpMethod.Get, "/v1/devices"),
+            new HttpRequestMessage(HttpMethod.Get, "/v1/accounts/me/delivery"),
+            // The send checks its sender in its own lookup instead of the bearer check's.
+            new HttpRequestMessage(HttpMethod.Post, "/v1/messages") { Content = JsonContent.Create(new { to = new[] { other.AccountId }, ciphertext = Ciphertext }) },
+            new HttpRequestMessage(HttpMethod.Post, $"/v1/realtime/negotiate?negotiateVersion=1&deviceId={deviceId}"),
+        })
+        {
+            using var refused = await onB.SendAsync(request);
+            Assert.True(refused.StatusCode == HttpStatusCode.Unauthorized, $"{request.Method} {request.RequestUri} on B: {(int)refused.StatusCode}");
+            Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+            Assert.Equal("Account gone", (await refused.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("title").GetString());
+        }
+
+        await connected.ClosedAt.Task.WaitAsync(TimeSpan.FromSeconds(5));
     }
 
     private static async Task<DeviceConnection> ConnectAsync(Uri relay, TestAccount account, Guid deviceId, bool autoAck = false)
