@@ -10,6 +10,7 @@
 #   RECIPIENTS=64 DEVICES=2 bench/e2e.sh   fan-out: every message to the same 64 recipients with 2 devices each
 #   SEED_ACCOUNTS=1000000 bench/e2e.sh   the same load with a million other accounts (two devices each) in PostgreSQL
 #   MODE=faults bench/e2e.sh           the relay through a 10 s APNs outage (503 on every push): lost, duplicated
+#   MODE=restart bench/e2e.sh          warm start: the relay restarted under load; its rate second by second from its start
 #   MODE=realtime IDLE=10000 bench/e2e.sh   the hub: idle connections, POST -> Message latency, no pushes, RSS
 #   RELAY_DLL=... RESULTS=... bench/e2e.sh   another build of the relay, results elsewhere (bench/durable.sh)
 set -euo pipefail
@@ -33,7 +34,9 @@ readonly MOCK="https://127.0.0.1:$MOCK_PORT"
 readonly RELAY="http://127.0.0.1:$RELAY_PORT"
 readonly MOCK_DLL=tests/Relay.MockApns/bin/Release/net10.0/Relay.MockApns.dll
 readonly BENCH_DLL=bench/Relay.Bench/bin/Release/net10.0/Relay.Bench.dll
-readonly RELAY_DLL="${RELAY_DLL:-src/Relay.Api/bin/Release/net10.0/Relay.Api.dll}"
+# By default the relay as the Dockerfile publishes it (ReadyToRun, for this machine's platform).
+readonly PUBLISHED=.dev/bench-relay
+readonly RELAY_DLL="${RELAY_DLL:-$PUBLISHED/Relay.Api.dll}"
 readonly MODE="${MODE:-e2e}"
 readonly RESULTS="${RESULTS:-bench/RESULTS-$MODE.md}"
 # Set to skip the client-only comparison after the end-to-end run.
@@ -43,7 +46,9 @@ mkdir -p "$WORK"
 echo "== building (Release)"
 dotnet build -c Release -v quiet -nologo tests/Relay.MockApns >/dev/null
 dotnet build -c Release -v quiet -nologo bench/Relay.Bench >/dev/null
-if [[ "$RELAY_DLL" == src/* ]]; then dotnet build -c Release -v quiet -nologo src/Relay.Api >/dev/null; fi
+if [[ "$RELAY_DLL" == "$PUBLISHED/Relay.Api.dll" ]]; then
+    dotnet publish src/Relay.Api -c Release --use-current-runtime --no-self-contained -p:UseAppHost=false -o "$PUBLISHED" -v quiet -nologo >/dev/null
+fi
 
 pids=()
 started_pg=""
@@ -72,20 +77,26 @@ dotnet "$MOCK_DLL" serve --certs "$CERTS" --host 127.0.0.1 --port "$MOCK_PORT" -
 pids+=($!)
 
 # A small connection pool: on 2 cores, 8 PostgreSQL backends serve more messages than 20 or 100 contending ones.
-ASPNETCORE_ENVIRONMENT=Production \
-ASPNETCORE_URLS="$RELAY" \
-ConnectionStrings__Relay="Host=127.0.0.1;Port=$PG_PORT;Database=$DATABASE;Username=relay;Maximum Pool Size=8" \
-Database__MigrateOnStartup=true \
-Apns__TeamId="$TEAM_ID" Apns__KeyId="$KEY_ID" \
-Apns__PrivateKeyPath="$CERTS/apns-key.p8" Apns__TrustedCaPath="$CERTS/ca.pem" \
-Apns__ProductionEndpoint="$MOCK" Apns__SandboxEndpoint="$MOCK" \
-Apns__Apps__0__Topic="$TOPIC" \
-Auth__SigningKey="$(head -c 32 /dev/urandom | base64)" \
-RateLimits__AnonymousPerMinute=1000000 RateLimits__AccountPerMinute=1000000 Realtime__MaxConnectionsPerAccount=1000 \
-Serilog__MinimumLevel__Default=Warning \
-    env $RELAY_ENV dotnet "$RELAY_DLL" >"$WORK/relay.log" 2>&1 &
-RELAY_PID=$!
-pids+=("$RELAY_PID")
+start_relay() {
+    ASPNETCORE_ENVIRONMENT=Production \
+    ASPNETCORE_URLS="$RELAY" \
+    ConnectionStrings__Relay="Host=127.0.0.1;Port=$PG_PORT;Database=$DATABASE;Username=relay;Maximum Pool Size=8" \
+    Database__MigrateOnStartup=true \
+    Apns__TeamId="$TEAM_ID" Apns__KeyId="$KEY_ID" \
+    Apns__PrivateKeyPath="$CERTS/apns-key.p8" Apns__TrustedCaPath="$CERTS/ca.pem" \
+    Apns__ProductionEndpoint="$MOCK" Apns__SandboxEndpoint="$MOCK" \
+    Apns__Apps__0__Topic="$TOPIC" \
+    Auth__SigningKey="$SIGNING_KEY" \
+    RateLimits__AnonymousPerMinute=1000000 RateLimits__AccountPerMinute=1000000 Realtime__MaxConnectionsPerAccount=1000 \
+    Serilog__MinimumLevel__Default=Warning \
+        env $RELAY_ENV dotnet "$RELAY_DLL" >>"$WORK/relay.log" 2>&1 &
+    RELAY_PID=$!
+    pids+=("$RELAY_PID")
+}
+# One signing key for the run, so the tokens the clients hold stay good across a restart (MODE=restart).
+SIGNING_KEY="$(head -c 32 /dev/urandom | base64)"
+: >"$WORK/relay.log"
+start_relay
 
 for attempt in $(seq 150); do
     if curl -sf --max-time 2 "$RELAY/health/ready" >/dev/null 2>&1 && curl --http2 -ksf --max-time 2 "$MOCK/health" >/dev/null 2>&1; then
@@ -116,6 +127,47 @@ VACUUM ANALYZE accounts;
 VACUUM ANALYZE devices;
 SQL
     echo "seeded in $(( $(date +%s) - seeded )) s: $(psql "postgresql://relay@127.0.0.1:$PG_PORT/$DATABASE" -Atc "SELECT (SELECT count(*) FROM accounts) || ' accounts, ' || (SELECT count(*) FROM devices) || ' devices'")"
+fi
+if [[ $MODE == restart ]]; then
+    # Warm start: everything warms up under load, the warm relay is measured for RESTART_AFTER, then stopped (SIGTERM,
+    # as a deploy does) and a fresh relay process started on the same database while the clients keep posting; the
+    # clients, the mock and PostgreSQL stay warm, so the curve is the new relay's own.
+    readonly RESTART_AFTER="${RESTART_AFTER:-10}"
+    readonly CURVE="${CURVE:-40}"
+    echo "== restart: $CLIENTS clients; after $WARMUP of warm-up and ${RESTART_AFTER} s measured the relay is restarted; ${CURVE} s of its curve"
+    rm -f "$WORK/restart.txt"
+    RESTART_COMMAND="dotnet $BENCH_DLL e2e --relay $RELAY --mock $MOCK --topic $TOPIC --clients $CLIENTS --warmup $WARMUP --duration $((RESTART_AFTER + CURVE + 3))s --max-messages 100000000 --restart-file $WORK/restart.txt"
+    $RESTART_COMMAND >"$WORK/restart-bench.txt" 2>&1 &
+    BENCH_PID=$!
+    pids+=("$BENCH_PID")
+    until grep -q '^warm-up messages/s' "$WORK/restart-bench.txt"; do
+        if ! kill -0 "$BENCH_PID" 2>/dev/null; then cat "$WORK/restart-bench.txt" >&2; exit 1; fi
+        sleep 0.2
+    done
+    sleep "$RESTART_AFTER"
+    stopped=$(date +%s%3N)
+    kill -TERM "$RELAY_PID"
+    wait "$RELAY_PID" || true
+    exited=$(date +%s%3N)
+    started=$(date +%s%3N)
+    start_relay
+    echo "$stopped $exited $started" >"$WORK/restart.txt"
+    status=0
+    wait "$BENCH_PID" || status=$?
+    cat "$WORK/restart-bench.txt"
+    {
+        echo "# Relay warm-start benchmark"
+        echo
+        echo "Written by \`MODE=restart bench/e2e.sh\` on $(date -u '+%Y-%m-%d %H:%M UTC'). Machine: $(nproc) cores; PostgreSQL 15,"
+        echo "the mock APNs, the relay and the load generator share it, on 127.0.0.1. RELAY_ENV='$RELAY_ENV'."
+        echo
+        echo '```'
+        echo "$RESTART_COMMAND"
+        cat "$WORK/restart-bench.txt"
+        echo '```'
+    } >"$RESULTS"
+    echo "== wrote $RESULTS"
+    exit "$status"
 fi
 if [[ $MODE == realtime ]]; then
     echo "== realtime: ${IDLE:-10000} idle connections, 64 acknowledging recipients"

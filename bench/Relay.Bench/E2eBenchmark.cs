@@ -19,7 +19,7 @@ namespace Relay.Bench;
 internal static class E2eBenchmark
 {
     public static IReadOnlyCollection<string> Options { get; } =
-        ["--relay", "--mock", "--topic", "--clients", "--duration", "--max-messages", "--warmup", "--ciphertext-bytes", "--recipients", "--devices", "--relay-pid", "--postgres-pid"];
+        ["--relay", "--mock", "--topic", "--clients", "--duration", "--max-messages", "--warmup", "--ciphertext-bytes", "--recipients", "--devices", "--relay-pid", "--postgres-pid", "--restart-file"];
 
     public static async Task<int> RunAsync(BenchArguments arguments)
     {
@@ -36,6 +36,7 @@ internal static class E2eBenchmark
         var devices = arguments.Int("--devices", 1);
         var relayPid = arguments.Int("--relay-pid", 0, min: 0);
         var postgresPid = arguments.Int("--postgres-pid", 0, min: 0);
+        var restartFile = arguments.Optional("--restart-file");
         var invariant = CultureInfo.InvariantCulture;
 
         using var http = new HttpClient(new SocketsHttpHandler
@@ -79,6 +80,11 @@ internal static class E2eBenchmark
         relayCpu = ProcessStats.CpuSeconds(relayPid) - relayCpu;
         postgresCpu = ProcessStats.CpuSeconds(postgresPid, withDescendants: true) - postgresCpu;
         var after = await AcceptedAsync(mockClient);
+
+        if (restartFile is not null)
+        {
+            return RestartCurve(result, restartFile);
+        }
 
         var seconds = result.Elapsed.TotalSeconds;
         var latencies = result.Latencies.OrderBy(l => l).ToArray();
@@ -127,6 +133,7 @@ internal static class E2eBenchmark
                     if (response.StatusCode != HttpStatusCode.OK)
                     {
                         Interlocked.Increment(ref run.Failed);
+                        await Task.Delay(20, CancellationToken.None);
                         continue;
                     }
 
@@ -144,7 +151,9 @@ internal static class E2eBenchmark
                 }
                 catch (HttpRequestException)
                 {
+                    // Refused while a relay restarts (MODE=restart): wait a little rather than spin.
                     Interlocked.Increment(ref run.Failed);
+                    await Task.Delay(20, CancellationToken.None);
                 }
             }
 
@@ -181,6 +190,41 @@ internal static class E2eBenchmark
         return samples;
     }
 
+    /// <summary>
+    /// MODE=restart: the script stopped the warm relay during the measured run and started a fresh one under the same
+    /// load, and wrote the times (Unix ms) to <paramref name="restartFile"/>: "stopped exited started". Prints the warm
+    /// relay's rate before the stop, then the new relay's rate second by second from its start, against the warm rate.
+    /// </summary>
+    private static int RestartCurve(Run run, string restartFile)
+    {
+        var invariant = CultureInfo.InvariantCulture;
+        var times = File.ReadAllText(restartFile).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(t => long.Parse(t, invariant)).ToArray();
+        var (stopped, exited, started) = (times[0] - run.StartUnixMs, times[1] - run.StartUnixMs, times[2] - run.StartUnixMs);
+
+        // The warm relay: from the first whole second of the measured run to the second before it was told to stop.
+        var warmSeconds = (int)(stopped / 1000) - 1;
+        var warm = warmSeconds > 0 ? run.Between(1_000, warmSeconds * 1_000L) / (double)(warmSeconds - 1) : 0;
+        var curveSeconds = (int)((run.Elapsed.TotalMilliseconds - started) / 1000);
+        var curve = Enumerable.Range(0, Math.Max(0, curveSeconds))
+            .Select(s => run.Between(started + s * 1_000L, started + (s + 1) * 1_000L)).ToArray();
+        var firstAnswer = run.FirstAfter(started);
+        var reached = Array.FindIndex(curve, c => c >= 0.8 * warm);
+        var late = curve.Length >= 30 ? curve[20..30].Average() : double.NaN;
+
+        Console.WriteLine(string.Create(invariant, $"warm relay before the stop: {warm:F0} messages/s (seconds 1-{warmSeconds} of the measured run)"));
+        Console.WriteLine(string.Create(invariant, $"stop (SIGTERM) to exit: {(exited - stopped) / 1000.0:F1} s; new relay started, first answer {(firstAnswer - started) / 1000.0:F1} s after its start"));
+        Console.WriteLine("new relay messages/s, second by second from its start: " + string.Join(' ', curve));
+        Console.WriteLine("as a share of the warm rate: " + string.Join(' ', curve.Select(c => (c / warm).ToString("F2", invariant))));
+        Console.WriteLine(string.Create(invariant, $"new relay, seconds 20-30 after its start: {late:F0} messages/s ({late / warm:F2} of the warm rate)"));
+        Console.WriteLine(string.Create(invariant, $"first second at 0.8 of the warm rate or more: {(reached < 0 ? "none" : $"second {reached} after start")}"));
+        var first5 = curve.Length >= 5 ? curve[..5].Sum() / 5.0 : double.NaN;
+        var fifth = curve.Length > 5 ? curve[5] : 0;
+        Console.WriteLine(string.Create(invariant,
+            $"RESULT mode=restart warm_per_s={warm:F0} second5_per_s={fifth} second5_share={fifth / warm:F2} first5_mean_share={first5 / warm:F2} reached_0_8_at_s={reached} first_answer_s={(firstAnswer - started) / 1000.0:F1}"));
+        return 0;
+    }
+
     private static int CountSent(string answer)
     {
         var count = 0;
@@ -205,9 +249,13 @@ internal static class E2eBenchmark
         public long Undelivered;
         public TimeSpan Elapsed;
         public List<double> Latencies { get; } = [];
-        private readonly long[] _perSecond = new long[3_600];
 
-        /// <summary>One answered message, in the second of the run it was answered.</summary>
+        /// <summary>When the run started, in Unix milliseconds: the zero of <see cref="Between"/>.</summary>
+        public long StartUnixMs { get; } = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        private readonly long[] _perSecond = new long[3_600];
+        private readonly long[] _perTenth = new long[36_000];
+
+        /// <summary>One answered message, in the second (and the tenth of a second) of the run it was answered.</summary>
         public void Count(TimeSpan at)
         {
             var second = (int)at.TotalSeconds;
@@ -215,6 +263,33 @@ internal static class E2eBenchmark
             {
                 Interlocked.Increment(ref _perSecond[second]);
             }
+
+            var tenth = (int)(at.TotalMilliseconds / 100);
+            if (tenth < _perTenth.Length)
+            {
+                Interlocked.Increment(ref _perTenth[tenth]);
+            }
+        }
+
+        /// <summary>Messages answered from <paramref name="fromMs"/> to <paramref name="toMs"/> into the run (to 0.1 s).</summary>
+        public long Between(long fromMs, long toMs)
+        {
+            var (from, to) = ((int)Math.Clamp(fromMs / 100, 0, _perTenth.Length), (int)Math.Clamp(toMs / 100, 0, _perTenth.Length));
+            return from >= to ? 0 : _perTenth[from..to].Sum();
+        }
+
+        /// <summary>The start (ms into the run) of the first tenth of a second at or after <paramref name="ms"/> that answered anything.</summary>
+        public long FirstAfter(long ms)
+        {
+            for (var tenth = (int)Math.Max(0, ms / 100); tenth < _perTenth.Length; tenth++)
+            {
+                if (_perTenth[tenth] > 0)
+                {
+                    return tenth * 100L;
+                }
+            }
+
+            return -1;
         }
 
         /// <summary>Answered messages in each whole second of the run.</summary>
