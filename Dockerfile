@@ -16,13 +16,16 @@ COPY src/Relay.Apns/Relay.Apns.csproj src/Relay.Apns/
 COPY src/Relay.Data/Relay.Data.csproj src/Relay.Data/
 COPY src/Relay.Ctl/Relay.Ctl.csproj src/Relay.Ctl/
 COPY src/Relay.Client/Relay.Client.csproj src/Relay.Client/
-RUN dotnet restore src/Relay.Api/Relay.Api.csproj \
- && dotnet restore src/Relay.Ctl/Relay.Ctl.csproj
+# The relay is published for the build's own platform (--use-current-runtime) because it ships ReadyToRun code
+# (Relay.Api.csproj), so it is restored for that platform too, last: the projects both share then keep the
+# platform's assets beside the portable ones that relayctl is published with.
+RUN dotnet restore src/Relay.Ctl/Relay.Ctl.csproj \
+ && dotnet restore src/Relay.Api/Relay.Api.csproj --use-current-runtime
 
 COPY src/ src/
 # relayctl first, the relay second: where both ship a file of the same name, the relay's copy is the one kept.
 RUN dotnet publish src/Relay.Ctl/Relay.Ctl.csproj -c Release --no-restore -o /app \
- && dotnet publish src/Relay.Api/Relay.Api.csproj -c Release --no-restore -o /app -p:UseAppHost=false
+ && dotnet publish src/Relay.Api/Relay.Api.csproj -c Release --no-restore --use-current-runtime --no-self-contained -o /app -p:UseAppHost=false
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0 AS runtime
 WORKDIR /app
