@@ -1,13 +1,14 @@
 using Relay.Bench;
 
 // One mode per file: `client` (Relay.Apns alone), `e2e` (the whole relay), `faults` (the relay through an APNs
-// outage), `realtime` (the hub), `jwt` (a token for h2load).
+// outage), `realtime` (the hub), `allocs` (another process's allocations by type), `jwt` (a token for h2load).
 return args switch
 {
     ["client", .. var rest] => await Run(() => ClientBenchmark.RunAsync(BenchArguments.Parse(rest, ClientBenchmark.Options))),
     ["e2e", .. var rest] => await Run(() => E2eBenchmark.RunAsync(BenchArguments.Parse(rest, E2eBenchmark.Options))),
     ["faults", .. var rest] => await Run(() => FaultBenchmark.RunAsync(BenchArguments.Parse(rest, FaultBenchmark.Options))),
     ["realtime", .. var rest] => await Run(() => RealtimeBenchmark.RunAsync(BenchArguments.Parse(rest, RealtimeBenchmark.Options))),
+    ["allocs", .. var rest] => await Run(() => AllocationTrace.RunAsync(BenchArguments.Parse(rest, AllocationTrace.Options))),
     ["jwt", .. var rest] => await Run(() => Task.FromResult(JwtCommand.Run(BenchArguments.Parse(rest, JwtCommand.Options)))),
     [] or ["help" or "--help" or "-h"] => Usage(Console.Out, 0),
     _ => Usage(Console.Error, 2),
@@ -53,6 +54,9 @@ static int Usage(TextWriter writer, int exitCode)
               Holds --idle connected devices open, connects --active recipients that acknowledge every message,
               posts rate x duration messages to them; prints POST -> Message latency, the POST rate with no APNs
               push, and the relay's RSS per 1,000 idle connections (bench/e2e.sh with MODE=realtime).
+          Relay.Bench allocs --pid PID [--duration 10s] [--top 30] [--per-second 2000]
+              Attaches to a running .NET process (the relay under bench/e2e.sh) over EventPipe and adds up its
+              allocation ticks by type for the duration; with the messages per second it answered, bytes per message.
           Relay.Bench jwt --key apns-key.p8 --team-id T --key-id K
               Prints one provider token (ES256 JWT) for h2load and curl.
         """);
