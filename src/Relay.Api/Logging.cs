@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Microsoft.AspNetCore.Routing.Patterns;
 using Serilog;
 using Serilog.Events;
@@ -32,7 +33,35 @@ public static class Logging
                 logger.WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss} {Level:u3}] {SourceContext}: {Message:lj}{NewLine}{Exception}");
             }
         }, preserveStaticLogger: true);
+        CacheLoggersByCategory(builder.Services);
         return builder;
+    }
+
+    /// <summary>
+    /// Serilog's logger factory makes a new logger (and a new cache inside it) on every <c>CreateLogger</c>, where the
+    /// framework's own factory keeps one per category. Handlers and contexts made per request ask for theirs every
+    /// time (the bearer handler, each EF Core context's loggers), so it allocated a few loggers on every message.
+    /// This keeps Serilog's factory and hands out one logger per category, as the framework's does.
+    /// </summary>
+    private static void CacheLoggersByCategory(IServiceCollection services)
+    {
+        var serilog = services.Last(d => d.ServiceType == typeof(ILoggerFactory));
+        var create = serilog.ImplementationFactory
+            ?? throw new InvalidOperationException("Serilog's logger factory is not registered by a factory method.");
+        services.Remove(serilog);
+        services.AddSingleton<ILoggerFactory>(provider => new CategoryLoggerFactory((ILoggerFactory)create(provider)));
+    }
+
+    private sealed class CategoryLoggerFactory(ILoggerFactory inner) : ILoggerFactory
+    {
+        private readonly ConcurrentDictionary<string, Microsoft.Extensions.Logging.ILogger> _loggers = new(StringComparer.Ordinal);
+
+        public Microsoft.Extensions.Logging.ILogger CreateLogger(string categoryName) =>
+            _loggers.GetOrAdd(categoryName, inner.CreateLogger);
+
+        public void AddProvider(ILoggerProvider provider) => inner.AddProvider(provider);
+
+        public void Dispose() => inner.Dispose();
     }
 
     private const string RouteItem = "Relay.RouteTemplate";
@@ -42,7 +71,7 @@ public static class Logging
     /// status the exception handler answered with; the template is read before an exception handler clears the endpoint.
     /// </summary>
     // One per route, worked out once rather than per request.
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<RoutePattern, string> Templates = new();
+    private static readonly ConcurrentDictionary<RoutePattern, string> Templates = new();
 
     public static WebApplication UseRelayRequestLogging(this WebApplication app)
     {
