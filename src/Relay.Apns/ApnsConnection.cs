@@ -53,8 +53,8 @@ internal sealed class ApnsConnection : IDisposable
             AllowAutoRedirect = false,
             InitialHttp2StreamWindowSize = 1024 * 1024,
 
-            // The client's spans and metrics stay, but no traceparent, tracestate or baggage goes to Apple.
-            ActivityHeadersPropagator = ApnsConnectionPool.NoTracingHeaders,
+            // The client's spans (when traced) and metrics stay, but no traceparent, tracestate or baggage goes to Apple.
+            ActivityHeadersPropagator = ApnsConnectionPool.TracingPropagator(),
         };
         if (trustedCa is not null)
         {

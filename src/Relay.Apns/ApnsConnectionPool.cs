@@ -26,6 +26,16 @@ internal sealed partial class ApnsConnectionPool : IDisposable
     /// <summary>Keeps the handler's spans and metrics but writes no tracing header into requests to Apple.</summary>
     internal static readonly DistributedContextPropagator NoTracingHeaders = DistributedContextPropagator.CreateNoOutputPropagator();
 
+    // Named as the HTTP client's own source, only to ask whether a listener (a tracer) wants its spans.
+    private static readonly ActivitySource HttpClientSpans = new("System.Net.Http");
+
+    /// <summary>
+    /// The propagator for a new connection's handler: <see cref="NoTracingHeaders"/> while something listens to the
+    /// HTTP client's spans, else none, which leaves the handler without its diagnostics stage. That stage would make
+    /// an Activity for every push inside a traced request only to propagate nothing.
+    /// </summary>
+    internal static DistributedContextPropagator? TracingPropagator() => HttpClientSpans.HasListeners() ? NoTracingHeaders : null;
+
     private readonly ApnsOptions _options;
     private readonly X509Certificate2? _trustedCa;
     private readonly ILogger _logger;

@@ -89,6 +89,45 @@ public sealed class ApnsRequestTests(MockApnsFixture apns) : IClassFixture<MockA
     }
 
     [Fact]
+    public async Task WithoutATracerOfHttpCallsAPushInsideATracedRequestMakesNoHttpActivity()
+    {
+        await using var mock = await apns.StartMockAsync();
+        using var client = apns.CreateClient(mock);
+        using var source = new ActivitySource("Relay.Apns.Tests.Untraced");
+        using var listener = new ActivityListener
+        {
+            ShouldListenTo = candidate => candidate.Name == source.Name,
+            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
+        };
+        ActivitySource.AddActivityListener(listener);
+        var current = new ConcurrentQueue<string>();
+        void Changed(object? sender, ActivityChangedEventArgs change)
+        {
+            if (change.Current is { } activity)
+            {
+                current.Enqueue(activity.OperationName);
+            }
+        }
+
+        Activity.CurrentChanged += Changed;
+        try
+        {
+            using (source.StartActivity("deliver"))
+            {
+                Assert.True((await client.SendAsync(TestNotifications.For())).IsAccepted);
+            }
+        }
+        finally
+        {
+            Activity.CurrentChanged -= Changed;
+        }
+
+        // The handler had no diagnostics stage: it would have started an Activity of its own for the push.
+        Assert.Contains("deliver", current);
+        Assert.DoesNotContain("System.Net.Http.HttpRequestOut", current);
+    }
+
+    [Fact]
     public async Task CollapseIdIsSentOnlyWhenTheNotificationHasOne()
     {
         await using var mock = await apns.StartMockAsync();
