@@ -90,7 +90,10 @@ public static class JsonRequests
 
             // The JSON reader does not check the UTF-8 of a field it skips: a body that is not UTF-8 is refused whole.
             // Reading it here honours the endpoint's body limit (a 413 beyond it); the endpoint then reads the copy.
-            var body = new MemoryStream();
+            // Sized from a Content-Length within the body limit (the server holds a body to both), so the copy does not
+            // regrow; a larger one is answered 413 when read.
+            var limit = http.Features.Get<IHttpMaxRequestBodySizeFeature>()?.MaxRequestBodySize ?? 0;
+            var body = new MemoryStream(http.Request.ContentLength is { } length && length > 0 && length <= limit ? (int)length : 0);
             await http.Request.Body.CopyToAsync(body, http.RequestAborted);
             if (InvalidUtf8At(body.GetBuffer().AsSpan(0, (int)body.Length)) is { } at)
             {
