@@ -151,7 +151,7 @@ if [[ $MODE == restart ]]; then
     exited=$(date +%s%3N)
     started=$(date +%s%3N)
     start_relay
-    echo "$stopped $exited $started" >"$WORK/restart.txt"
+    echo "$stopped $exited $started $RELAY_PID" >"$WORK/restart.txt"
     status=0
     wait "$BENCH_PID" || status=$?
     cat "$WORK/restart-bench.txt"

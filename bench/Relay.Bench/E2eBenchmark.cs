@@ -74,6 +74,7 @@ internal static class E2eBenchmark
         var (relayCpu, postgresCpu) = (ProcessStats.CpuSeconds(relayPid), ProcessStats.CpuSeconds(postgresPid, withDescendants: true));
         using var sampling = new CancellationTokenSource();
         var memory = SampleMemoryAsync(relayPid, sampling.Token);
+        var restartCpu = restartFile is null ? Task.FromResult(new List<double>()) : SampleRestartedCpuAsync(restartFile, sampling.Token);
         var result = await RunAsync(http, pairs, to, perMessage, ciphertext, duration, maxMessages, recordLatency: true);
         await sampling.CancelAsync();
         var rss = await memory;
@@ -83,7 +84,7 @@ internal static class E2eBenchmark
 
         if (restartFile is not null)
         {
-            return RestartCurve(result, restartFile);
+            return RestartCurve(result, restartFile, await restartCpu);
         }
 
         var seconds = result.Elapsed.TotalSeconds;
@@ -166,6 +167,44 @@ internal static class E2eBenchmark
         return run;
     }
 
+    /// <summary>
+    /// MODE=restart: once the script wrote <paramref name="restartFile"/> ("stopped exited started pid"), the new
+    /// relay's CPU seconds in each second from its start, until cancelled.
+    /// </summary>
+    private static async Task<List<double>> SampleRestartedCpuAsync(string restartFile, CancellationToken cancellationToken)
+    {
+        var perSecond = new List<double>();
+        try
+        {
+            string[] fields;
+            while ((fields = File.Exists(restartFile) ? File.ReadAllText(restartFile).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) : []).Length < 4)
+            {
+                await Task.Delay(50, cancellationToken);
+            }
+
+            var started = long.Parse(fields[2], CultureInfo.InvariantCulture);
+            var pid = int.Parse(fields[3], CultureInfo.InvariantCulture);
+            var last = 0.0;
+            for (var second = 1; ; second++)
+            {
+                var wait = started + second * 1_000L - DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+                if (wait > 0)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(wait), cancellationToken);
+                }
+
+                var cpu = ProcessStats.CpuSeconds(pid);
+                perSecond.Add(cpu - last);
+                last = cpu;
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+
+        return perSecond;
+    }
+
     /// <summary>The relay's RSS in MiB every 10 s until cancelled: whether memory stays flat under sustained load.</summary>
     private static async Task<List<long>> SampleMemoryAsync(int pid, CancellationToken cancellationToken)
     {
@@ -192,10 +231,10 @@ internal static class E2eBenchmark
 
     /// <summary>
     /// MODE=restart: the script stopped the warm relay during the measured run and started a fresh one under the same
-    /// load, and wrote the times (Unix ms) to <paramref name="restartFile"/>: "stopped exited started". Prints the warm
+    /// load, and wrote the times (Unix ms) and its pid to <paramref name="restartFile"/>: "stopped exited started pid". Prints the warm
     /// relay's rate before the stop, then the new relay's rate second by second from its start, against the warm rate.
     /// </summary>
-    private static int RestartCurve(Run run, string restartFile)
+    private static int RestartCurve(Run run, string restartFile, List<double> cpuPerSecond)
     {
         var invariant = CultureInfo.InvariantCulture;
         var times = File.ReadAllText(restartFile).Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
@@ -216,6 +255,8 @@ internal static class E2eBenchmark
         Console.WriteLine(string.Create(invariant, $"stop (SIGTERM) to exit: {(exited - stopped) / 1000.0:F1} s; new relay started, first answer {(firstAnswer - started) / 1000.0:F1} s after its start"));
         Console.WriteLine("new relay messages/s, second by second from its start: " + string.Join(' ', curve));
         Console.WriteLine("as a share of the warm rate: " + string.Join(' ', curve.Select(c => (c / warm).ToString("F2", invariant))));
+        Console.WriteLine("new relay CPU per message (µs), second by second: " + string.Join(' ', cpuPerSecond.Zip(curve)
+            .Select(p => p.Second == 0 ? "-" : (p.First * 1e6 / p.Second).ToString("F0", invariant))));
         Console.WriteLine(string.Create(invariant, $"new relay, seconds 20-30 after its start: {late:F0} messages/s ({late / warm:F2} of the warm rate)"));
         Console.WriteLine(string.Create(invariant, $"first second at 0.8 of the warm rate or more: {(reached < 0 ? "none" : $"second {reached} after start")}"));
         var first5 = curve.Length >= 5 ? curve[..5].Sum() / 5.0 : double.NaN;
