@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
@@ -37,8 +36,6 @@ public sealed partial class ApnsClient : IDisposable
 
     /// <summary>Attempts that never left the process (their connection retired as they started) before it fails.</summary>
     private const int MaxNotSent = 4;
-
-    private static readonly MediaTypeHeaderValue JsonContentType = new("application/json");
 
     private readonly ApnsProviderToken _token;
     private readonly ApnsConnectionPool _production;
@@ -120,9 +117,9 @@ public sealed partial class ApnsClient : IDisposable
                 ApnsResponse response;
                 try
                 {
-                    using var request = CreateRequest(pool.DevicePathPrefix, notification, AuthorizationFor(token));
-                    using var answer = await connection.SendAsync(request, deadline.Token);
-                    response = await ReadResponseAsync(answer, notification.ApnsId, deadline.Token);
+                    var stream = new ApnsStream(notification, pool.Authority, AuthorizationFor(token));
+                    await connection.SendAsync(stream, deadline.Token);
+                    response = ReadResponse(stream);
                 }
                 catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
                 {
@@ -130,7 +127,7 @@ public sealed partial class ApnsClient : IDisposable
                 }
                 catch (Exception e) when (e is HttpRequestException or IOException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
                 {
-                    var failure = connection.Classify(e);
+                    var failure = ApnsConnection.Classify(e);
                     var error = Describe(e);
                     switch (failure)
                     {
@@ -251,6 +248,11 @@ public sealed partial class ApnsClient : IDisposable
                 return "HTTP/2 error " + protocol.ErrorCode.ToString(System.Globalization.CultureInfo.InvariantCulture);
             }
 
+            if (inner is Http2.Http2NotSentException)
+            {
+                return "not sent";
+            }
+
             if (inner is System.Net.Sockets.SocketException socket)
             {
                 return socket.SocketErrorCode.ToString();
@@ -276,69 +278,28 @@ public sealed partial class ApnsClient : IDisposable
         return bearer.HeaderValue;
     }
 
-    private static HttpRequestMessage CreateRequest(string devicePathPrefix, ApnsNotification notification, string authorization)
+    private ApnsResponse ReadResponse(ApnsStream stream)
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, new Uri(devicePathPrefix + notification.DeviceToken))
-        {
-            // The client's default version policy does not apply to SendAsync(HttpRequestMessage): set it here.
-            Version = HttpVersion.Version20,
-            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
-            Content = new ReadOnlyMemoryContent(notification.Payload),
-        };
-        request.Content.Headers.ContentType = JsonContentType;
-        var headers = request.Headers;
-        headers.TryAddWithoutValidation(ApnsHeaders.Authorization, authorization);
-        headers.TryAddWithoutValidation(ApnsHeaders.PushType, notification.PushType.ToHeaderValue());
-        headers.TryAddWithoutValidation(ApnsHeaders.Topic, notification.Topic);
-        headers.TryAddWithoutValidation(ApnsHeaders.Priority, PriorityText(notification.Priority));
-        headers.TryAddWithoutValidation(ApnsHeaders.Id, notification.ApnsId.ToString("D"));
-        if (notification.Expiration is { } expiration)
-        {
-            headers.TryAddWithoutValidation(ApnsHeaders.Expiration, expiration.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        }
-
-        if (notification.CollapseId is { } collapseId)
-        {
-            headers.TryAddWithoutValidation(ApnsHeaders.CollapseId, collapseId);
-        }
-
-        return request;
-    }
-
-    private static string PriorityText(int priority) => priority switch
-    {
-        10 => "10",
-        5 => "5",
-        1 => "1",
-        _ => priority.ToString(System.Globalization.CultureInfo.InvariantCulture),
-    };
-
-    private async Task<ApnsResponse> ReadResponseAsync(HttpResponseMessage answer, Guid requestId, CancellationToken cancellationToken)
-    {
-        var status = (int)answer.StatusCode;
-        // NonValidated: read the raw header without parsing the whole response header store.
-        var apnsId = answer.Headers.NonValidated.TryGetValues(ApnsHeaders.Id, out var values)
-            && values.Count == 1 && Guid.TryParse(values.ToString(), out var echoed) ? echoed : requestId;
-        if (status == 200)
+        var apnsId = stream.EchoedApnsId ?? stream.Notification.ApnsId;
+        if (stream.Status == 200)
         {
             return new ApnsResponse { StatusCode = 200, ApnsId = apnsId };
         }
 
-        var body = await answer.Content.ReadAsByteArrayAsync(cancellationToken);
-        var (reason, timestamp) = ParseError(body);
+        var (reason, timestamp) = ParseError(stream.ResponseBody);
         return new ApnsResponse
         {
-            StatusCode = status,
+            StatusCode = stream.Status,
             ApnsId = apnsId,
             Reason = ApnsRejectionReasons.Parse(reason),
             ReasonText = reason,
             TokenInvalidatedAt = timestamp,
-            RetryAfter = RetryAfter(answer.Headers.RetryAfter),
+            RetryAfter = RetryConditionHeaderValue.TryParse(stream.RetryAfter, out var retryAfter) ? RetryAfter(retryAfter) : null,
         };
     }
 
     /// <summary><c>reason</c> and <c>timestamp</c> from an error body; a body that is not JSON is an unknown reason.</summary>
-    private static (string? Reason, DateTimeOffset? Timestamp) ParseError(byte[] body)
+    private static (string? Reason, DateTimeOffset? Timestamp) ParseError(ReadOnlySpan<byte> body)
     {
         string? reason = null;
         DateTimeOffset? timestamp = null;

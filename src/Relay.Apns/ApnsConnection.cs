@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Security;
-using System.Net.Sockets;
 using System.Security.Cryptography.X509Certificates;
+using Relay.Apns.Http2;
 
 namespace Relay.Apns;
 
@@ -12,60 +12,34 @@ namespace Relay.Apns;
 /// a notification on it; so a cold burst never has its streams refused.
 /// </summary>
 /// <remarks>
-/// One instance is one TCP connection. The handler would reconnect on its own after a reset or a GOAWAY, as often
-/// as requests come; here its connect callback lets it connect once, and any later attempt retires this instance
-/// instead, so that only the pool opens connections, and only with backoff. The transport is watched, so a
-/// connection APNs closed is retired at once rather than on the next request.
+/// One instance is one TCP connection, made when the first request needs it and never made again: when it closes
+/// (GOAWAY, reset, a failed PING) this instance is retired, so that only the pool opens connections, and only with
+/// backoff.
 /// </remarks>
 internal sealed class ApnsConnection : IDisposable
 {
-    private readonly HttpMessageInvoker _invoker;
+    private static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(20);
+
     private readonly SemaphoreSlim _streams;
     private readonly int _maxStreams;
     private readonly ApnsConnectionPool _pool;
+    private readonly ApnsOptions _options;
+    private readonly DnsEndPoint _endpoint;
+    private readonly X509Certificate2? _trustedCa;
+    private Task<Http2Connection>? _connection;
     private int _opened;
     private int _inFlight;
-    private int _connects;
     private volatile bool _retired;
-    private volatile bool _transportClosed;
 
-    public ApnsConnection(ApnsConnectionPool pool, ApnsOptions options, X509Certificate2? trustedCa)
+    public ApnsConnection(ApnsConnectionPool pool, ApnsOptions options, DnsEndPoint endpoint, X509Certificate2? trustedCa)
     {
         _pool = pool;
+        _options = options;
+        _endpoint = endpoint;
+        _trustedCa = trustedCa;
         _maxStreams = options.MaxConcurrentStreamsPerConnection;
         _streams = new SemaphoreSlim(1, int.MaxValue);
         CreatedAt = Stopwatch.GetTimestamp();
-        var handler = new SocketsHttpHandler
-        {
-            // One TCP connection per handler, and only through ConnectAsync: the pool decides how many exist.
-            EnableMultipleHttp2Connections = false,
-            MaxConnectionsPerServer = 1,
-            ConnectCallback = ConnectAsync,
-            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
-            PooledConnectionLifetime = options.ConnectionLifetime,
-            ConnectTimeout = options.ConnectTimeout,
-            KeepAlivePingDelay = options.PingInterval,
-            KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
-            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
-            AutomaticDecompression = DecompressionMethods.None,
-            UseCookies = false,
-            UseProxy = false,
-            AllowAutoRedirect = false,
-            InitialHttp2StreamWindowSize = 1024 * 1024,
-
-            // The client's spans (when traced) and metrics stay, but no traceparent, tracestate or baggage goes to Apple.
-            ActivityHeadersPropagator = ApnsConnectionPool.TracingPropagator(),
-        };
-        if (trustedCa is not null)
-        {
-            handler.SslOptions = new SslClientAuthenticationOptions
-            {
-                RemoteCertificateValidationCallback = (_, certificate, chain, errors) =>
-                    ValidateWithExtraCa(certificate, errors, trustedCa),
-            };
-        }
-
-        _invoker = new HttpMessageInvoker(handler, disposeHandler: true);
     }
 
     /// <summary>When the connection was made (a <see cref="Stopwatch"/> timestamp): backoff counts from here.</summary>
@@ -100,8 +74,13 @@ internal sealed class ApnsConnection : IDisposable
         _streams.Release();
     }
 
-    public Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
-        _invoker.SendAsync(request, cancellationToken);
+    /// <summary>Sends the request on this connection, connecting first if it is the first one.</summary>
+    public async ValueTask SendAsync(Http2Stream stream, CancellationToken cancellationToken)
+    {
+        var connecting = Volatile.Read(ref _connection) ?? StartConnecting();
+        var connection = await connecting.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await connection.SendAsync(stream, cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>APNs accepted a notification here: the connection may now carry the full number of streams.</summary>
     public void MarkAccepted()
@@ -112,12 +91,12 @@ internal sealed class ApnsConnection : IDisposable
         }
     }
 
-    /// <summary>What a failed send says about this connection, from the exception the handler threw.</summary>
-    public SendFailure Classify(Exception failure)
+    /// <summary>What a failed send says about this connection, from the exception it threw.</summary>
+    public static SendFailure Classify(Exception failure)
     {
         for (var e = failure; e is not null; e = e.InnerException)
         {
-            if (e is ConnectionRetiredException)
+            if (e is Http2NotSentException)
             {
                 return SendFailure.NotSent;
             }
@@ -125,16 +104,11 @@ internal sealed class ApnsConnection : IDisposable
 
         return failure switch
         {
-            // Thrown before anything was written, e.g. "Request headers must contain only ASCII characters".
+            // Thrown before anything was written: a header value that HTTP/2 cannot carry.
             HttpRequestException { HttpRequestError: HttpRequestError.Unknown, InnerException: null } => SendFailure.InvalidRequest,
-            HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError or HttpRequestError.SecureConnectionError
-                or HttpRequestError.NameResolutionError } => SendFailure.Connection,
-            _ when _transportClosed => SendFailure.Connection,
 
-            // RST_STREAM (REFUSED_STREAM included, once the handler's own retries are spent). A GOAWAY carries the
-            // same exception type, but then the transport closes: ConnectAsync or the stream watcher retires us.
-            HttpRequestException { InnerException: HttpProtocolException } or HttpProtocolException => SendFailure.Stream,
-            HttpRequestException { HttpRequestError: HttpRequestError.ConfigurationLimitExceeded } => SendFailure.Stream,
+            // RST_STREAM from APNs, or a stream error of ours; the connection is fine.
+            HttpProtocolException => SendFailure.Stream,
             _ => SendFailure.Connection,
         };
     }
@@ -152,37 +126,42 @@ internal sealed class ApnsConnection : IDisposable
     }
 
     // The semaphore is left to the GC: a late waiter on a retired connection must still be able to release it.
-    public void Dispose() => _invoker.Dispose();
-
-    private async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
+    public void Dispose()
     {
-        if (Interlocked.Increment(ref _connects) > 1 || _retired)
-        {
-            // The handler wants another TCP connection: the first is gone (GOAWAY, reset, lifetime). A new one is
-            // the pool's to make, after its backoff; this one retires and the request is re-sent there.
-            TransportClosed("the handler needed a new connection");
-            throw new ConnectionRetiredException();
-        }
-
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            await socket.ConnectAsync(context.DnsEndPoint, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-
-        _pool.ConnectionOpened();
-        return new WatchedStream(new NetworkStream(socket, ownsSocket: true), this);
+        var connecting = Interlocked.CompareExchange(ref _connection, Task.FromCanceled<Http2Connection>(new CancellationToken(canceled: true)), null);
+        connecting?.ContinueWith(static task => task.Result.DisposeAsync().AsTask(),
+            CancellationToken.None, TaskContinuationOptions.OnlyOnRanToCompletion, TaskScheduler.Default);
     }
 
-    private void TransportClosed(string cause)
+    private Task<Http2Connection> StartConnecting()
     {
-        _transportClosed = true;
-        _pool.Retire(this, cause);
+        var connecting = new TaskCompletionSource<Http2Connection>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var existing = Interlocked.CompareExchange(ref _connection, connecting.Task, null);
+        if (existing is not null)
+        {
+            return existing;
+        }
+
+        _ = ConnectAsync(connecting);
+        return connecting.Task;
+    }
+
+    private async Task ConnectAsync(TaskCompletionSource<Http2Connection> connecting)
+    {
+        try
+        {
+            var validate = _trustedCa is { } ca
+                ? (RemoteCertificateValidationCallback)((_, certificate, _, errors) => ValidateWithExtraCa(certificate, errors, ca))
+                : null;
+            var connection = await Http2Connection.ConnectAsync(_endpoint, validate, _options.ConnectTimeout, _options.PingInterval, PingTimeout,
+                cause => _pool.Retire(this, cause), CancellationToken.None).ConfigureAwait(false);
+            _pool.ConnectionOpened();
+            connecting.SetResult(connection);
+        }
+        catch (Exception e)
+        {
+            connecting.SetException(e);
+        }
     }
 
     private static bool ValidateWithExtraCa(X509Certificate? certificate, SslPolicyErrors errors, X509Certificate2 trustedCa)
@@ -209,89 +188,15 @@ internal sealed class ApnsConnection : IDisposable
         using var copy = X509CertificateLoader.LoadCertificate(certificate.GetRawCertData());
         return chain.Build(copy);
     }
-
-    /// <summary>Thrown by the connect callback when this connection may not reconnect; never leaves the client.</summary>
-    private sealed class ConnectionRetiredException() : IOException("The APNs connection was retired; the request goes to another.");
-
-    /// <summary>The TCP stream, telling its connection when APNs closed it or it broke.</summary>
-    private sealed class WatchedStream(NetworkStream inner, ApnsConnection connection) : Stream
-    {
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => true;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position
-        {
-            get => throw new NotSupportedException();
-            set => throw new NotSupportedException();
-        }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            try
-            {
-                var read = await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-
-                // The handler also reads zero bytes on purpose, to wait for data without a buffer.
-                if (read == 0 && !buffer.IsEmpty)
-                {
-                    connection.TransportClosed("APNs closed the connection");
-                }
-
-                return read;
-            }
-            catch (Exception e) when (e is IOException or ObjectDisposedException)
-            {
-                connection.TransportClosed("the connection broke");
-                throw;
-            }
-        }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override int Read(byte[] buffer, int offset, int count) => inner.Read(buffer, offset, count);
-
-        public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
-            inner.WriteAsync(buffer, cancellationToken);
-
-        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            inner.WriteAsync(buffer, offset, count, cancellationToken);
-
-        public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
-
-        public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
-
-        public override void Flush() => inner.Flush();
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        protected override void Dispose(bool disposing)
-        {
-            if (disposing)
-            {
-                connection.TransportClosed("the connection was closed");
-                inner.Dispose();
-            }
-
-            base.Dispose(disposing);
-        }
-    }
 }
 
 /// <summary>What a send that got no answer means for the connection it used.</summary>
 internal enum SendFailure
 {
-    /// <summary>The request never left: the connection was retired as it tried to reconnect. Re-send elsewhere.</summary>
+    /// <summary>The request never left: the connection was closing or gone, or APNs's GOAWAY says it did not process it. Re-send elsewhere.</summary>
     NotSent,
 
-    /// <summary>The handler refused the request as built: the caller's defect; keep the connection.</summary>
+    /// <summary>The request cannot be sent as built: the caller's defect; keep the connection.</summary>
     InvalidRequest,
 
     /// <summary>Only this stream failed; the connection stays.</summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 
@@ -23,19 +24,6 @@ internal sealed partial class ApnsConnectionPool : IDisposable
     /// <summary>The longest wait before a slot reconnects.</summary>
     public static readonly TimeSpan MaximumBackoff = TimeSpan.FromSeconds(60);
 
-    /// <summary>Keeps the handler's spans and metrics but writes no tracing header into requests to Apple.</summary>
-    internal static readonly DistributedContextPropagator NoTracingHeaders = DistributedContextPropagator.CreateNoOutputPropagator();
-
-    // Named as the HTTP client's own source, only to ask whether a listener (a tracer) wants its spans.
-    private static readonly ActivitySource HttpClientSpans = new("System.Net.Http");
-
-    /// <summary>
-    /// The propagator for a new connection's handler: <see cref="NoTracingHeaders"/> while something listens to the
-    /// HTTP client's spans, else none, which leaves the handler without its diagnostics stage. That stage would make
-    /// an Activity for every push inside a traced request only to propagate nothing.
-    /// </summary>
-    internal static DistributedContextPropagator? TracingPropagator() => HttpClientSpans.HasListeners() ? NoTracingHeaders : null;
-
     private readonly ApnsOptions _options;
     private readonly X509Certificate2? _trustedCa;
     private readonly ILogger _logger;
@@ -50,7 +38,8 @@ internal sealed partial class ApnsConnectionPool : IDisposable
         ILogger logger, ApnsMetrics metrics, TimeProvider timeProvider)
     {
         Environment = environment;
-        DevicePathPrefix = new Uri(endpoint, ApnsHeaders.DevicePath).AbsoluteUri;
+        Endpoint = new DnsEndPoint(endpoint.IdnHost, endpoint.Port);
+        Authority = System.Text.Encoding.ASCII.GetBytes(endpoint.IsDefaultPort ? endpoint.IdnHost : endpoint.IdnHost + ":" + endpoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         _options = options;
         _trustedCa = trustedCa;
         _logger = logger;
@@ -67,8 +56,11 @@ internal sealed partial class ApnsConnectionPool : IDisposable
 
     public ApnsEnvironment Environment { get; }
 
-    /// <summary><c>{endpoint}/3/device/</c>: a request's URI is this and the device token.</summary>
-    public string DevicePathPrefix { get; }
+    /// <summary>The host and port the connections go to.</summary>
+    public DnsEndPoint Endpoint { get; }
+
+    /// <summary>The <c>:authority</c> of every request: the host, and the port unless it is 443.</summary>
+    public byte[] Authority { get; }
 
     /// <summary>Counts this pool's sends and logs once when too many fail.</summary>
     public ApnsOutageWatch Outages { get; }
@@ -206,7 +198,7 @@ internal sealed partial class ApnsConnectionPool : IDisposable
                 var connection = slot.Connection;
                 if (connection is null && slot.NotBefore <= now)
                 {
-                    connection = new ApnsConnection(this, _options, _trustedCa);
+                    connection = new ApnsConnection(this, _options, Endpoint, _trustedCa);
                     Volatile.Write(ref slot.Connection, connection);
                 }
 
