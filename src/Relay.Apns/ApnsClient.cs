@@ -31,6 +31,14 @@ namespace Relay.Apns;
 /// </remarks>
 public sealed partial class ApnsClient : IDisposable
 {
+    /// <summary>
+    /// The <see cref="ActivitySource"/> of the client's spans, one per request to APNs (<c>POST /3/device/{token}</c>,
+    /// with only the token's first 8 digits in <c>url.full</c>). No tracing header ever goes to Apple.
+    /// </summary>
+    public const string ActivitySourceName = "Relay.Apns";
+
+    private static readonly ActivitySource Spans = new(ActivitySourceName);
+
     /// <summary>Attempts of one send that may reach APNs without an answer before it fails.</summary>
     private const int MaxAttempts = 3;
 
@@ -115,11 +123,13 @@ public sealed partial class ApnsClient : IDisposable
                 }
 
                 ApnsResponse response;
+                using var span = Spans.HasListeners() ? StartSpan(pool, notification) : null;
                 try
                 {
                     var stream = new ApnsStream(notification, pool.Authority, AuthorizationFor(token));
                     await connection.SendAsync(stream, deadline.Token);
                     response = ReadResponse(stream);
+                    span?.SetTag("http.response.status_code", response.StatusCode);
                 }
                 catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
                 {
@@ -129,6 +139,7 @@ public sealed partial class ApnsClient : IDisposable
                 {
                     var failure = ApnsConnection.Classify(e);
                     var error = Describe(e);
+                    span?.SetStatus(ActivityStatusCode.Error, error);
                     switch (failure)
                     {
                         case SendFailure.InvalidRequest:
@@ -276,6 +287,22 @@ public sealed partial class ApnsClient : IDisposable
         }
 
         return bearer.HeaderValue;
+    }
+
+    private static Activity? StartSpan(ApnsConnectionPool pool, ApnsNotification notification)
+    {
+        var span = Spans.StartActivity("POST /3/device/{token}", ActivityKind.Client);
+        if (span is { IsAllDataRequested: true })
+        {
+            var host = pool.Endpoint.Host;
+            span.SetTag("http.request.method", "POST");
+            span.SetTag("server.address", host);
+            span.SetTag("server.port", pool.Endpoint.Port);
+            span.SetTag("url.full", $"https://{System.Text.Encoding.ASCII.GetString(pool.Authority)}{ApnsHeaders.DevicePath}{notification.DeviceToken.AsSpan(0, 8)}…");
+            span.SetTag("apns.id", notification.ApnsId.ToString("D"));
+        }
+
+        return span;
     }
 
     private ApnsResponse ReadResponse(ApnsStream stream)

@@ -44,16 +44,16 @@ public sealed class ApnsRequestTests(MockApnsFixture apns) : IClassFixture<MockA
         await using var mock = await apns.StartMockAsync();
         using var client = apns.CreateClient(mock);
         using var source = new ActivitySource("Relay.Apns.Tests.Tracing");
-        var httpSpans = new ConcurrentQueue<Activity>();
+        var apnsSpans = new ConcurrentQueue<Activity>();
         using var listener = new ActivityListener
         {
             ShouldListenTo = _ => true,
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
             ActivityStopped = activity =>
             {
-                if (activity.Source.Name == "System.Net.Http")
+                if (activity.Source.Name == ApnsClient.ActivitySourceName)
                 {
-                    httpSpans.Enqueue(activity);
+                    apnsSpans.Enqueue(activity);
                 }
             },
         };
@@ -69,8 +69,11 @@ public sealed class ApnsRequestTests(MockApnsFixture apns) : IClassFixture<MockA
             Assert.True((await client.SendAsync(TestNotifications.For(collapseId: "c-1", expiration: 0))).IsAccepted);
             Assert.Equal(400, (await client.SendAsync(rejected)).StatusCode);
 
-            // The client's own span is kept, as a child of the caller's: only the headers are gone.
-            Assert.Contains(httpSpans, span => span.TraceId == parent.TraceId);
+            // The client's own spans, children of the caller's: only the headers are gone. Their URL keeps 8 digits of the token.
+            Assert.Equal(2, apnsSpans.Count(span => span.TraceId == parent.TraceId && span.ParentSpanId == parent.SpanId));
+            Assert.Contains(apnsSpans, span => span.GetTagItem("http.response.status_code") is 400);
+            Assert.All(apnsSpans, span => Assert.DoesNotContain(rejected.DeviceToken, (string)span.GetTagItem("url.full")!, StringComparison.Ordinal));
+            Assert.Contains(apnsSpans, span => ((string)span.GetTagItem("url.full")!).EndsWith("/3/device/" + rejected.DeviceToken[..8] + "…", StringComparison.Ordinal));
         }
 
         var counters = mock.Counters;
@@ -89,7 +92,7 @@ public sealed class ApnsRequestTests(MockApnsFixture apns) : IClassFixture<MockA
     }
 
     [Fact]
-    public async Task WithoutATracerOfHttpCallsAPushInsideATracedRequestMakesNoHttpActivity()
+    public async Task WithoutATracerOfTheApnsClientAPushInsideATracedRequestMakesNoActivity()
     {
         await using var mock = await apns.StartMockAsync();
         using var client = apns.CreateClient(mock);
@@ -122,9 +125,9 @@ public sealed class ApnsRequestTests(MockApnsFixture apns) : IClassFixture<MockA
             Activity.CurrentChanged -= Changed;
         }
 
-        // The handler had no diagnostics stage: it would have started an Activity of its own for the push.
+        // Nothing listens to the client's source, so the push made no Activity of its own.
         Assert.Contains("deliver", current);
-        Assert.DoesNotContain("System.Net.Http.HttpRequestOut", current);
+        Assert.DoesNotContain("POST /3/device/{token}", current);
     }
 
     [Fact]
