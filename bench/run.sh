@@ -6,9 +6,8 @@
 #   N=50000 CONCURRENCY=256 CONNECTIONS=1 STREAMS=500 PORT=2197 LIMIT=60s bench/run.sh
 #   CLIENT_ENV="DOTNET_gcServer=1" bench/run.sh      environment for the client process only
 #
-# CLIENT_ENV defaults to a larger ArrayPool.Shared: with hundreds of requests queued in SocketsHttpHandler's HTTP/2
-# write path on a CPU-saturated machine, each holds a rented 32 KiB header buffer, the default pool (32 arrays per
-# core) runs dry and every request then allocates one (about 18 KB/notification more, and gen2 collections).
+# CLIENT_ENV is empty by default: the client needs no runtime setting (it once did, when SocketsHttpHandler rented a
+# 32 KiB buffer per queued request and ran ArrayPool.Shared dry).
 #
 # Everything runs on 127.0.0.1, bounded in count and time; the mock is stopped (SIGTERM) on exit.
 set -euo pipefail
@@ -21,7 +20,7 @@ readonly STREAMS="${STREAMS:-500}"
 readonly PORT="${PORT:-2197}"
 readonly LIMIT="${LIMIT:-60s}"   # seconds, with the s
 readonly LIMIT_SECONDS="${LIMIT%s}"
-readonly CLIENT_ENV="${CLIENT_ENV-DOTNET_SYSTEM_BUFFERS_SHAREDARRAYPOOL_MAXARRAYSPERPARTITION=512}"
+readonly CLIENT_ENV="${CLIENT_ENV-}"
 readonly H2LOAD_STREAMS="${H2LOAD_STREAMS:-$((CONCURRENCY / CONNECTIONS))}"
 readonly CERTS=.dev/bench-certs
 readonly WORK=.dev/bench-run
@@ -157,8 +156,8 @@ MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
     echo
     echo "How to read it: the sender and the mock share this machine's cores, so a request costs the sender's CPU plus"
     echo "the mock's, and the rate is about cores / (sender + mock) CPU per request. The mock costs about the same under"
-    echo "either load; the difference is the sender: .NET's SocketsHttpHandler (HTTP/2 framing, HPACK without a dynamic"
-    echo "table, TLS, async machinery) plus ApnsClient against nghttp2's C. The mock was warmed up first by an unmeasured"
+    echo "either load; the difference is the sender: Relay.Apns's own HTTP/2 (framing, HPACK, flow control), TLS through"
+    echo ".NET's SslStream and the async machinery against nghttp2's C. The mock was warmed up first by an unmeasured"
     echo "client run (a cold mock JIT-compiles itself during the first seconds and would double its cost per request)."
     echo
     echo "Settings: N=$N CONCURRENCY=$CONCURRENCY CONNECTIONS=$CONNECTIONS STREAMS=$STREAMS LIMIT=$LIMIT CLIENT_ENV=\"$CLIENT_ENV\"."
