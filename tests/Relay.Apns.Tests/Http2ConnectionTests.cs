@@ -304,6 +304,27 @@ public sealed class Http2ConnectionTests(MockApnsFixture apns) : IClassFixture<M
         Assert.Null(peer.ScriptFailure);
     }
 
+    [Fact]
+    public async Task DisposingTheClientTellsApnsGoAwayWithNoError()
+    {
+        var goAway = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var peer = new RawHttp2Peer(apns.Certificates.ServerCertificate, async c =>
+        {
+            await c.WriteSettingsAsync();
+            var headers = await c.ReadUntilAsync(f => f.Type == Http2Frames.Headers);
+            await c.ReadBodyAsync(headers.StreamId);
+            await c.WriteResponseAsync(headers.StreamId, 200, endStream: true);
+            var frame = await c.ReadUntilAsync(f => f.Type == Http2Frames.GoAway);
+            goAway.SetResult(BinaryPrimitives.ReadInt32BigEndian(frame.Payload.AsSpan(4)));
+        });
+        var client = CreateClient(peer);
+        Assert.True((await client.SendAsync(TestNotifications.For()).WaitAsync(Patience)).IsAccepted);
+
+        client.Dispose();
+
+        Assert.Equal(Http2Frames.NoError, await goAway.Task.WaitAsync(Patience));
+    }
+
     private ApnsClient CreateClient(RawHttp2Peer peer, Action<ApnsOptions>? configure = null)
     {
         var options = new ApnsOptions

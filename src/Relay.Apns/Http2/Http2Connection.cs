@@ -199,9 +199,15 @@ internal sealed class Http2Connection : IAsyncDisposable
         }
     }
 
-    /// <summary>Sends GOAWAY and closes the connection; open streams fail as the connection's failure.</summary>
+    /// <summary>Sends GOAWAY (no error) and closes the connection; open streams fail as the connection's failure.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (!Volatile.Read(ref _closing))
+        {
+            WriteGoAway(Http2Frames.NoError);
+            Flush();
+        }
+
         Close(null, "the connection was closed");
         if (_reader is { } reader)
         {
