@@ -75,9 +75,17 @@ internal sealed class ApnsConnection : IDisposable
     }
 
     /// <summary>Sends the request on this connection, connecting first if it is the first one.</summary>
-    public async ValueTask SendAsync(Http2Stream stream, CancellationToken cancellationToken)
+    public ValueTask SendAsync(Http2Stream stream, CancellationToken cancellationToken)
     {
+        // Once connected, straight to the connection: no state machine of our own on every send.
         var connecting = Volatile.Read(ref _connection) ?? StartConnecting();
+        return connecting.IsCompletedSuccessfully
+            ? connecting.Result.SendAsync(stream, cancellationToken)
+            : SendAfterConnectingAsync(connecting, stream, cancellationToken);
+    }
+
+    private static async ValueTask SendAfterConnectingAsync(Task<Http2Connection> connecting, Http2Stream stream, CancellationToken cancellationToken)
+    {
         var connection = await connecting.WaitAsync(cancellationToken).ConfigureAwait(false);
         await connection.SendAsync(stream, cancellationToken).ConfigureAwait(false);
     }

@@ -67,18 +67,6 @@ internal sealed class Http2Connection : IAsyncDisposable
         _pingTimer = new Timer(static state => ((Http2Connection)state!).OnPingTimer(), this, Timeout.Infinite, Timeout.Infinite);
     }
 
-    /// <summary>Streams open or waiting to open.</summary>
-    public int ActiveStreams
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _streams.Count + _waitingToOpen.Count;
-            }
-        }
-    }
-
     /// <summary>
     /// Connects over TCP and TLS (ALPN h2), sends the preface and starts reading. <paramref name="closed"/> is
     /// called once, with the cause, when the connection stops taking requests (GOAWAY, close, failure).
@@ -379,10 +367,9 @@ internal sealed class Http2Connection : IAsyncDisposable
 
     private void WriteRstStream(int streamId, int errorCode)
     {
-        var span = Reserve(Http2Frames.HeaderLength + 4);
-        Http2Frames.WriteHeader(span, 4, Http2Frames.RstStream, 0, streamId);
-        BinaryPrimitives.WriteInt32BigEndian(span[Http2Frames.HeaderLength..], errorCode);
-        _outputLength += Http2Frames.HeaderLength + 4;
+        Span<byte> payload = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(payload, errorCode);
+        WriteFrame(Http2Frames.RstStream, 0, streamId, payload);
     }
 
     private void WriteFrame(byte type, byte flags, int streamId, ReadOnlySpan<byte> payload)
